@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './bytes.js';
+export * as client from './client/index.js';
