@@ -156,7 +156,10 @@ export function decodeAccept(buf: Uint8Array, offset: number, end: number, withP
   const minor = buf[o++]!;
   const patch = withPatch ? buf[o++]! : 0;
   const len = buf[o++]!;
-  if (len > Limits.MAX_GROUP_NAME) throw new ProtocolError('TOO_LARGE', 'accept', 'len', o - 1, `<= ${Limits.MAX_GROUP_NAME}`, len);
+  // A private group name is at most 31 bytes (the C library stores it NUL-terminated in 32).
+  if (len > Limits.MAX_GROUP_NAME - 1) {
+    throw new ProtocolError('TOO_LARGE', 'accept', 'len', o - 1, `<= ${Limits.MAX_GROUP_NAME - 1}`, len);
+  }
   if (end - o < len) return null;
   const privateGroup = latin1(buf.subarray(o, o + len));
   return { value: { kind: 'accept', accept: { major, minor, patch, privateGroup } }, offset: o + len };
