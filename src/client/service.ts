@@ -45,25 +45,8 @@ export function serviceBitCount(type: number): number {
   return n;
 }
 
-const T = ServiceType;
-export const isUnreliable = (type: number): boolean => (type & T.UNRELIABLE_MESS) !== 0;
-export const isReliable = (type: number): boolean => (type & T.RELIABLE_MESS) !== 0;
-export const isFifo = (type: number): boolean => (type & T.FIFO_MESS) !== 0;
-export const isCausal = (type: number): boolean => (type & T.CAUSAL_MESS) !== 0;
-export const isAgreed = (type: number): boolean => (type & T.AGREED_MESS) !== 0;
-export const isSafe = (type: number): boolean => (type & T.SAFE_MESS) !== 0;
-/** Is_regular_mess: a service bit and not a reject. */
-export const isRegular = (type: number): boolean => (type & T.REGULAR_MESS) !== 0 && (type & T.REJECT_MESS) === 0;
-export const isSelfDiscard = (type: number): boolean => (type & T.SELF_DISCARD) !== 0;
-/** Is_membership_mess: a membership bit (0x3f00) and not a reject. */
-export const isMembership = (type: number): boolean => (type & T.MEMBERSHIP_MESS) !== 0 && (type & T.REJECT_MESS) === 0;
-export const isRegMemb = (type: number): boolean => (type & T.REG_MEMB_MESS) !== 0;
-export const isTransition = (type: number): boolean => (type & T.TRANSITION_MESS) !== 0;
-export const isCausedByJoin = (type: number): boolean => (type & T.CAUSED_BY_JOIN) !== 0;
-export const isCausedByLeave = (type: number): boolean => (type & T.CAUSED_BY_LEAVE) !== 0;
-export const isCausedByDisconnect = (type: number): boolean => (type & T.CAUSED_BY_DISCONNECT) !== 0;
-export const isCausedByNetwork = (type: number): boolean => (type & T.CAUSED_BY_NETWORK) !== 0;
-export const isReject = (type: number): boolean => (type & T.REJECT_MESS) !== 0;
-/** Is_self_leave: CAUSED_BY_LEAVE without REG_MEMB_MESS or TRANSITION_MESS. */
-export const isSelfLeave = (type: number): boolean =>
-  (type & T.CAUSED_BY_LEAVE) !== 0 && (type & (T.REG_MEMB_MESS | T.TRANSITION_MESS)) === 0;
+export {
+  isAgreed, isCausal, isCausedByDisconnect, isCausedByJoin, isCausedByLeave, isCausedByNetwork, isFifo,
+  isMembership, isRegMemb, isRegular, isReject, isReliable, isSafe, isSelfDiscard, isSelfLeave, isTransition,
+  isUnreliable,
+} from '../wire/client/constants.js';

@@ -92,22 +92,29 @@ export function versionNumber(major: number, minor: number, patch: number): numb
   return major * 10000 + minor * 100 + patch;
 }
 
-export function isRegular(type: number): boolean {
-  return (type & ServiceType.REGULAR_MESS) !== 0 && (type & ServiceType.REJECT_MESS) === 0;
-}
-export function isMembership(type: number): boolean {
-  return (type & ServiceType.MEMBERSHIP_MESS) !== 0 && (type & ServiceType.REJECT_MESS) === 0;
-}
-export function isRegMemb(type: number): boolean {
-  return isMembership(type) && (type & ServiceType.REG_MEMB_MESS) !== 0;
-}
-export function isTransition(type: number): boolean {
-  return isMembership(type) && (type & ServiceType.TRANSITION_MESS) !== 0;
-}
-/** A self-leave notification: CAUSED_BY_LEAVE without REG_MEMB_MESS. */
-export function isSelfLeave(type: number): boolean {
-  return isMembership(type) && (type & ServiceType.CAUSED_BY_LEAVE) !== 0 && (type & ServiceType.REG_MEMB_MESS) === 0;
-}
-export function isReject(type: number): boolean {
-  return (type & ServiceType.REJECT_MESS) !== 0;
-}
+/*
+ * The C API's message-type predicates, with the reference's exact semantics
+ * (Is_regular_mess, Is_membership_mess, Is_self_leave, ...).
+ */
+const T = ServiceType;
+export const isUnreliable = (type: number): boolean => (type & T.UNRELIABLE_MESS) !== 0;
+export const isReliable = (type: number): boolean => (type & T.RELIABLE_MESS) !== 0;
+export const isFifo = (type: number): boolean => (type & T.FIFO_MESS) !== 0;
+export const isCausal = (type: number): boolean => (type & T.CAUSAL_MESS) !== 0;
+export const isAgreed = (type: number): boolean => (type & T.AGREED_MESS) !== 0;
+export const isSafe = (type: number): boolean => (type & T.SAFE_MESS) !== 0;
+/** Is_regular_mess: a service bit and not a reject. */
+export const isRegular = (type: number): boolean => (type & T.REGULAR_MESS) !== 0 && (type & T.REJECT_MESS) === 0;
+export const isSelfDiscard = (type: number): boolean => (type & T.SELF_DISCARD) !== 0;
+/** Is_membership_mess: a membership bit (0x3f00) and not a reject. */
+export const isMembership = (type: number): boolean => (type & T.MEMBERSHIP_MESS) !== 0 && (type & T.REJECT_MESS) === 0;
+export const isRegMemb = (type: number): boolean => (type & T.REG_MEMB_MESS) !== 0;
+export const isTransition = (type: number): boolean => (type & T.TRANSITION_MESS) !== 0;
+export const isCausedByJoin = (type: number): boolean => (type & T.CAUSED_BY_JOIN) !== 0;
+export const isCausedByLeave = (type: number): boolean => (type & T.CAUSED_BY_LEAVE) !== 0;
+export const isCausedByDisconnect = (type: number): boolean => (type & T.CAUSED_BY_DISCONNECT) !== 0;
+export const isCausedByNetwork = (type: number): boolean => (type & T.CAUSED_BY_NETWORK) !== 0;
+export const isReject = (type: number): boolean => (type & T.REJECT_MESS) !== 0;
+/** Is_self_leave: CAUSED_BY_LEAVE without REG_MEMB_MESS or TRANSITION_MESS. */
+export const isSelfLeave = (type: number): boolean =>
+  (type & T.CAUSED_BY_LEAVE) !== 0 && (type & (T.REG_MEMB_MESS | T.TRANSITION_MESS)) === 0;
