@@ -5,3 +5,4 @@
 export * as wire from './wire/index.js';
 export * as config from './daemon/config/index.js';
 export * as daemon from './daemon/index.js';
+export * as pcap from './wire/pcap/index.js';

@@ -1,0 +1,141 @@
+/**
+ * packet_header and token_header (docs/SPEC-daemon-wire.md §4, §9).
+ *
+ *   membership_id = proc_id:i32 time:i32                                            (8)
+ *   packet_header = type:u32 transmiter_id:i32 proc_id:i32 memb_id seq:i32
+ *                   token_round:i32 conf_hash:u32 data_len:i16 padding:2
+ *                   first_frag_index:i16 first_frag_len:i16                         (40)
+ *   token_header  = type:u32 transmiter_id:i32 proc_id:i32 memb_id seq:i32 aru:i32
+ *                   aru_last_id:i32 flow_control:i16 rtr_len:i16 conf_hash:u32      (40)
+ *
+ * All fields in the writer's order (marked in type) except `padding`, which no daemon
+ * interprets or flips: it is kept as its two raw bytes read little-endian. The reference
+ * flips the first fragment header separately from the rest of the header (with the in-body
+ * fragment headers); we read it in the writer's order like every other field.
+ */
+import { ENDIAN_MARKER } from '../bytes.js';
+import { ProtocolError } from '../errors.js';
+import { Size } from './constants.js';
+import { put16, put32, type Reader } from './reader.js';
+
+export interface MembershipId {
+  /** IP (as int32) of the daemon that created the ring / FORM token. */
+  procId: number;
+  /** Wall-clock seconds at creation (for REFER: the referred rep's type). */
+  time: number;
+}
+
+export interface PacketHeader {
+  /** The full type word with the endian marker cleared. */
+  type: number;
+  transmitterId: number;
+  procId: number;
+  membId: MembershipId;
+  seq: number;
+  tokenRound: number;
+  /** Unsigned 32-bit configuration hash (1100 for monitor requests). */
+  confHash: number;
+  /** Bytes after the header as carried on the wire (encoders write the body's real length). */
+  dataLen: number;
+  /** Raw bytes 34..35 (never initialised by the reference), read little-endian. */
+  padding: number;
+  /** First fragment header (data packets; meaningless, but kept, elsewhere). */
+  fragIndex: number;
+  fragLen: number;
+}
+
+export interface TokenHeader {
+  type: number;
+  transmitterId: number;
+  procId: number;
+  membId: MembershipId;
+  seq: number;
+  aru: number;
+  aruLastId: number;
+  flowControl: number;
+  /** Body bytes as carried on the wire (encoders write the body's real length). */
+  rtrLen: number;
+  confHash: number;
+}
+
+export function readMembId(r: Reader, o: number): MembershipId {
+  return { procId: r.i32(o), time: r.i32(o + 4) };
+}
+
+export function putMembId(buf: Uint8Array, o: number, m: MembershipId): number {
+  put32(buf, o, m.procId);
+  return put32(buf, o + 4, m.time);
+}
+
+/** Decodes the 40-byte packet header at `offset` (extent already checked by the caller or here). */
+export function decodePacketHeader(r: Reader, offset: number): { value: PacketHeader; offset: number } {
+  r.need(offset, Size.PACKET_HEADER, 'packet_header', 'type');
+  const b = r.buf;
+  const value: PacketHeader = {
+    type: (r.u32(offset) & ~ENDIAN_MARKER) >>> 0,
+    transmitterId: r.i32(offset + 4),
+    procId: r.i32(offset + 8),
+    membId: { procId: r.i32(offset + 12), time: r.i32(offset + 16) },
+    seq: r.i32(offset + 20),
+    tokenRound: r.i32(offset + 24),
+    confHash: r.u32(offset + 28),
+    dataLen: r.i16(offset + 32),
+    padding: b[offset + 34]! | (b[offset + 35]! << 8),
+    fragIndex: r.i16(offset + 36),
+    fragLen: r.i16(offset + 38),
+  };
+  return { value, offset: offset + Size.PACKET_HEADER };
+}
+
+/** Writes the header little-endian with the marker; `dataLen` is the body length to record. */
+export function encodePacketHeaderInto(h: PacketHeader, dataLen: number, buf: Uint8Array, offset: number): number {
+  if (buf.length - offset < Size.PACKET_HEADER) {
+    throw new ProtocolError('TRUNCATED', 'packet_header', 'output', offset, Size.PACKET_HEADER, buf.length - offset);
+  }
+  put32(buf, offset, (h.type | ENDIAN_MARKER) >>> 0);
+  put32(buf, offset + 4, h.transmitterId);
+  put32(buf, offset + 8, h.procId);
+  putMembId(buf, offset + 12, h.membId);
+  put32(buf, offset + 20, h.seq);
+  put32(buf, offset + 24, h.tokenRound);
+  put32(buf, offset + 28, h.confHash);
+  put16(buf, offset + 32, dataLen);
+  put16(buf, offset + 34, h.padding);
+  put16(buf, offset + 36, h.fragIndex);
+  put16(buf, offset + 38, h.fragLen);
+  return offset + Size.PACKET_HEADER;
+}
+
+export function decodeTokenHeader(r: Reader, offset: number): { value: TokenHeader; offset: number } {
+  r.need(offset, Size.TOKEN_HEADER, 'token_header', 'type');
+  const value: TokenHeader = {
+    type: (r.u32(offset) & ~ENDIAN_MARKER) >>> 0,
+    transmitterId: r.i32(offset + 4),
+    procId: r.i32(offset + 8),
+    membId: { procId: r.i32(offset + 12), time: r.i32(offset + 16) },
+    seq: r.i32(offset + 20),
+    aru: r.i32(offset + 24),
+    aruLastId: r.i32(offset + 28),
+    flowControl: r.i16(offset + 32),
+    rtrLen: r.i16(offset + 34),
+    confHash: r.u32(offset + 36),
+  };
+  return { value, offset: offset + Size.TOKEN_HEADER };
+}
+
+export function encodeTokenHeaderInto(h: TokenHeader, rtrLen: number, buf: Uint8Array, offset: number): number {
+  if (buf.length - offset < Size.TOKEN_HEADER) {
+    throw new ProtocolError('TRUNCATED', 'token_header', 'output', offset, Size.TOKEN_HEADER, buf.length - offset);
+  }
+  put32(buf, offset, (h.type | ENDIAN_MARKER) >>> 0);
+  put32(buf, offset + 4, h.transmitterId);
+  put32(buf, offset + 8, h.procId);
+  putMembId(buf, offset + 12, h.membId);
+  put32(buf, offset + 20, h.seq);
+  put32(buf, offset + 24, h.aru);
+  put32(buf, offset + 28, h.aruLastId);
+  put16(buf, offset + 32, h.flowControl);
+  put16(buf, offset + 34, rtrLen);
+  put32(buf, offset + 36, h.confHash);
+  return offset + Size.TOKEN_HEADER;
+}

@@ -1,0 +1,11 @@
+export * from './constants.js';
+export * from './header.js';
+export * from './data.js';
+export * from './membership.js';
+export * from './token.js';
+export * from './form.js';
+export * from './monitor.js';
+export * from './groups.js';
+export * from './datagram.js';
+export * from './mask.js';
+export { Reader, readerFor } from './reader.js';
