@@ -240,9 +240,9 @@ export function spuserPair(spuser: Tool, other: Tool, otherName = 'sptuser'): Sc
 export function flooderScenarios(spflooder: Tool): Scenario[] {
   return [
     {
-      name: 'spflooder-1000',
-      description: 'spflooder -m 1000',
-      clients: (d) => [client('flooder', spflooder, d, ['-m', '1000'])],
+      name: 'spflooder-100000',
+      description: 'spflooder -m 100000',
+      clients: (d) => [client('flooder', spflooder, d, ['-m', '100000'])],
       steps: [start('flooder'), exit('flooder', 30_000)],
     },
     {

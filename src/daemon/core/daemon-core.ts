@@ -11,6 +11,14 @@
  * Per-session output queue: a message for a client is queued here and pulled by the edge
  * while its socket accepts data. When the socket is blocked and MaxSessionMessages messages are
  * already queued, the next message kills the session (as the reference's Sess_write does).
+ *
+ * Slow readers: the reference writes each message to its socket as it is delivered and its
+ * token-paced ring rarely outruns a client that keeps reading; our ordering delivers in batches
+ * and can. So a session with half of MaxSessionMessages queued gets a grace period
+ * (`slowReaderGraceMs`) to catch up: meanwhile clients are not read and ordered messages are not
+ * delivered (senders wait, nothing is dropped). An edge that is not blocked drains it at once;
+ * if it drains to a quarter of MaxSessionMessages in time, everything resumes; if not, it stops
+ * holding the others back, and is cut at MaxSessionMessages exactly as the reference cuts it.
  */
 import { ServiceType } from '../../wire/client/index.js';
 import type { AuthPolicy } from './auth.js';
@@ -88,6 +96,8 @@ export interface CoreOptions {
   readonly connectTimeoutMs?: number;
   /** Time allowed for the 90-byte auth reply (default 30000 ms; the reference waits forever). */
   readonly authTimeoutMs?: number;
+  /** How long a slow reader may hold back the others while it catches up (default 1000 ms). */
+  readonly slowReaderGraceMs?: number;
   /** Monotonic milliseconds. */
   readonly now: () => number;
   /** Uniform in [0, 1): used for generated private names. */
@@ -117,6 +127,10 @@ interface Conn {
   open: boolean;
   deadline: number | null;
   session: SessionRecord | null;
+  /** While this slow reader holds back the others: when it must have caught up by. */
+  stallDeadline: number | null;
+  /** Its grace ran out: it holds nobody back again until it drains something. */
+  stalled: boolean;
 }
 
 export interface CoreStats {
@@ -125,6 +139,8 @@ export interface CoreStats {
   readonly groups: number;
   readonly orderingBacklog: number;
   readonly readingPaused: boolean;
+  /** Sessions currently holding back client reading because they are slow to read. */
+  readonly slowReaders: number;
 }
 
 export class DaemonCore {
@@ -141,6 +157,10 @@ export class DaemonCore {
   private readonly connectTimeoutMs: number;
   private readonly authTimeoutMs: number;
   private readonly random: () => number;
+  private readonly slowReaderMark: number;
+  private readonly slowReaderGraceMs: number;
+  /** Sessions catching up on a deep queue: while any, clients are not read nor messages delivered. */
+  private readonly slowReaders = new Set<Conn>();
   private paused = false;
   private orderingSignalled = false;
 
@@ -152,6 +172,8 @@ export class DaemonCore {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 1000;
     this.authTimeoutMs = options.authTimeoutMs ?? 30000;
     this.random = options.random ?? Math.random;
+    this.slowReaderMark = Math.max(1, Math.floor(this.maxSessionMessages / 2));
+    this.slowReaderGraceMs = options.slowReaderGraceMs ?? 1000;
     this.groups = new GroupsLayer({
       myDaemon: options.daemon.name,
       daemons: options.daemons,
@@ -166,6 +188,7 @@ export class DaemonCore {
       groups: this.groups.size,
       orderingBacklog: this.options.ordering.backlog,
       readingPaused: this.paused,
+      slowReaders: this.slowReaders.size,
     };
   }
 
@@ -195,6 +218,8 @@ export class DaemonCore {
       open: true,
       deadline: this.options.now() + this.connectTimeoutMs,
       session: null,
+      stallDeadline: null,
+      stalled: false,
     };
     this.conns.set(id, conn);
     if (this.sessions.size >= this.maxSessions) {
@@ -227,6 +252,7 @@ export class DaemonCore {
     conn.out.clear();
     if (conn.session !== null) conn.session.conn = null;
     this.conns.delete(id);
+    this.releaseSlowReader(conn);
   }
 
   /** The socket refused data (write returned false) or drained. */
@@ -240,7 +266,12 @@ export class DaemonCore {
     const conn = this.conns.get(id);
     if (conn === undefined) return null;
     conn.signalled = false;
-    return conn.out.shift() ?? null;
+    const chunk = conn.out.shift() ?? null;
+    if (chunk !== null) {
+      conn.stalled = false;
+      if (conn.stallDeadline !== null && conn.out.length <= this.slowReaderMark / 2) this.releaseSlowReader(conn);
+    }
+    return chunk;
   }
 
   /** Messages queued for a connection and not yet pulled. */
@@ -248,18 +279,28 @@ export class DaemonCore {
     return this.conns.get(id)?.out.length ?? 0;
   }
 
-  /** The earliest handshake deadline, or null. */
+  /** The earliest handshake or slow-reader deadline, or null. */
   nextDeadline(): number | null {
     let next: number | null = null;
     for (const c of this.conns.values()) {
       if (c.deadline !== null && (next === null || c.deadline < next)) next = c.deadline;
     }
+    for (const c of this.slowReaders) {
+      if (c.stallDeadline !== null && (next === null || c.stallDeadline < next)) next = c.stallDeadline;
+    }
     return next;
   }
 
-  /** Handles every handshake deadline that has passed. */
+  /** Handles every handshake and slow-reader deadline that has passed. */
   checkDeadlines(): void {
     const now = this.options.now();
+    for (const c of [...this.slowReaders]) {
+      if (c.stallDeadline !== null && c.stallDeadline <= now) {
+        this.log.info({ conn: c.id, queued: c.out.length }, 'slow reader did not catch up; no longer holding back clients');
+        c.stalled = true;
+        this.releaseSlowReader(c);
+      }
+    }
     for (const c of [...this.conns.values()]) {
       if (c.deadline !== null && c.deadline <= now && c.open) {
         c.deadline = null;
@@ -272,11 +313,11 @@ export class DaemonCore {
   // ------------------------------------------------------------------------------------------
   // Ordering
 
-  /** Handles up to `max` ordered events; returns how many there were. */
+  /** Handles up to `max` ordered events; returns how many there were. Held while a slow reader catches up. */
   processOrdering(max = 1000): number {
     this.orderingSignalled = false;
     let n = 0;
-    for (; n < max; n++) {
+    for (; n < max && this.slowReaders.size === 0; n++) {
       const ev = this.options.ordering.poll();
       if (ev === null) break;
       if (ev.kind === 'regular') {
@@ -286,10 +327,7 @@ export class DaemonCore {
         this.deliver(ev.message);
       }
     }
-    if (this.paused && this.options.ordering.backlog < this.waterMark) {
-      this.paused = false;
-      this.actions.push({ type: 'resume-reading' });
-    }
+    this.updateReading();
     if (n === max) this.signalOrdering();
     return n;
   }
@@ -392,15 +430,28 @@ export class DaemonCore {
     conn.machine.shutdown();
     if (!flush) conn.out.clear();
     this.actions.push({ type: 'close', conn: conn.id, flush });
+    this.releaseSlowReader(conn);
   }
 
   private submit(message: RingMessage): void {
     this.options.ordering.submit(message);
     this.signalOrdering();
-    if (!this.paused && this.options.ordering.backlog >= this.waterMark) {
-      this.paused = true;
-      this.actions.push({ type: 'pause-reading' });
-    }
+    this.updateReading();
+  }
+
+  /** Clients are read unless the ordering backlog is at the water mark or a slow reader drains. */
+  private updateReading(): void {
+    const pause = this.options.ordering.backlog >= this.waterMark || this.slowReaders.size > 0;
+    if (pause === this.paused) return;
+    this.paused = pause;
+    this.actions.push({ type: pause ? 'pause-reading' : 'resume-reading' });
+  }
+
+  private releaseSlowReader(conn: Conn): void {
+    conn.stallDeadline = null;
+    if (!this.slowReaders.delete(conn)) return;
+    this.updateReading();
+    if (this.slowReaders.size === 0 && this.options.ordering.backlog > 0) this.signalOrdering();
   }
 
   private signalOrdering(): void {
@@ -488,10 +539,15 @@ export class DaemonCore {
   private write(record: SessionRecord, frame: Uint8Array): void {
     const conn = record.conn;
     if (record.state !== 'op' || conn === null || !conn.open) return;
-    if (conn.blocked && conn.out.length >= this.maxSessionMessages) {
+    if (conn.blocked && conn.out.length >= this.maxSessionMessages && conn.stallDeadline === null) {
       this.kill(record, `not reading: ${conn.out.length} messages queued`);
       return;
     }
     this.enqueue(conn, frame);
+    if (!conn.stalled && conn.stallDeadline === null && conn.out.length >= this.slowReaderMark) {
+      conn.stallDeadline = this.options.now() + this.slowReaderGraceMs;
+      this.slowReaders.add(conn);
+      this.updateReading();
+    }
   }
 }
