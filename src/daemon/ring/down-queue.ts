@@ -1,0 +1,179 @@
+/**
+ * The down queue (messages waiting for the token) and how its head is cut into packets
+ * (docs/SPEC-ring.md §9).
+ *
+ *   message   = 48-byte header ‖ groups ‖ data, cut into fragments of 1432 bytes (the last
+ *               one holds the remainder; an exact multiple ends with a full fragment)
+ *   fragment k of n (k = 0..n−1): fragment_index = k+1 if k < n−1, else −n  (−1: whole message)
+ *   packet    = the head's next fragment, then — once a message's LAST fragment is in — as many
+ *               following whole messages as fit (4-byte aligned fragment_header before each)
+ *               while their packet type equals the packet's or both are FIFO/AGREED
+ *
+ * Only single-fragment messages can be appended: a later fragment of a multi-fragment message
+ * is a full 1432 bytes and never fits behind anything.
+ */
+import { PacketType, Size } from '../../wire/daemon/constants.js';
+import { padBefore } from '../../wire/daemon/data.js';
+import { FRAGMENT_SIZE } from './constants.js';
+
+export class DownMessage {
+  /** Fragments sent so far (Down_queue_ptr->cur_element while this is the head). */
+  cur = 0;
+  readonly numFragments: number;
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly packetType: number,
+  ) {
+    this.numFragments = Math.max(1, Math.ceil(bytes.length / FRAGMENT_SIZE));
+  }
+
+  fragmentLength(k: number): number {
+    return k < this.numFragments - 1 ? FRAGMENT_SIZE : this.bytes.length - (this.numFragments - 1) * FRAGMENT_SIZE;
+  }
+}
+
+function packable(packetType: number, other: number): boolean {
+  if (packetType === other) return true;
+  const fa = PacketType.FIFO | PacketType.AGREED;
+  return (packetType & fa) !== 0 && (other & fa) !== 0;
+}
+
+/**
+ * One packet's worth of fragments, planned before the bytes are written so that the datagram
+ * is allocated once at its exact size. Reused across packets.
+ */
+export class PacketPlan {
+  count = 0;
+  /** Body length (packet_header.data_len). */
+  dataLen = 0;
+  packetType = 0;
+  readonly msgs: DownMessage[] = [];
+  readonly frag: number[] = [];
+  readonly index: number[] = [];
+  readonly len: number[] = [];
+
+  reset(): void {
+    this.count = 0;
+    this.dataLen = 0;
+    this.packetType = 0;
+  }
+
+  add(m: DownMessage, frag: number, index: number, len: number): void {
+    const i = this.count++;
+    this.msgs[i] = m;
+    this.frag[i] = frag;
+    this.index[i] = index;
+    this.len[i] = len;
+  }
+
+  /** Writes the body at `o` (the byte after the 40-byte header). Pads are written as zeros. */
+  writeBody(buf: Uint8Array, o: number): void {
+    const start = o;
+    for (let i = 0; i < this.count; i++) {
+      const m = this.msgs[i]!;
+      const f = this.frag[i]!;
+      const len = this.len[i]!;
+      if (i > 0) {
+        const pad = padBefore(o - start);
+        for (let p = 0; p < pad; p++) buf[o++] = 0;
+        const idx = this.index[i]!;
+        buf[o] = idx & 0xff;
+        buf[o + 1] = (idx >>> 8) & 0xff;
+        buf[o + 2] = len & 0xff;
+        buf[o + 3] = (len >>> 8) & 0xff;
+        o += Size.FRAGMENT_HEADER;
+      }
+      const from = f * FRAGMENT_SIZE;
+      buf.set(m.bytes.subarray(from, from + len), o);
+      o += len;
+    }
+  }
+
+  /** Drops references to queued messages so they can be collected. */
+  release(): void {
+    for (let i = 0; i < this.count; i++) this.msgs[i] = undefined as unknown as DownMessage;
+  }
+}
+
+/** FIFO of messages with O(1) push / shift. */
+export class DownQueue {
+  private items: (DownMessage | undefined)[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(m: DownMessage): void {
+    this.items.push(m);
+  }
+
+  peek(): DownMessage | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): DownMessage | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const m = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return m;
+  }
+
+  /** A new ring resends a partly sent head message from its first fragment. */
+  rewindHead(): void {
+    const m = this.peek();
+    if (m !== undefined) m.cur = 0;
+  }
+
+  /**
+   * Plans the next packet from the head of the queue (Send_new_packets' filling loop) and
+   * removes the messages it completes. The queue must not be empty. Returns how many messages
+   * were completed (popped).
+   */
+  planPacket(plan: PacketPlan): number {
+    plan.reset();
+    let m = this.peek()!;
+    plan.packetType = m.packetType;
+    let k = m.cur;
+    let len = m.fragmentLength(k);
+    let popped = 0;
+    let index: number;
+    m.cur = k + 1;
+    if (m.cur < m.numFragments) {
+      index = m.cur;
+    } else {
+      index = -m.numFragments;
+      this.shift();
+      popped++;
+    }
+    plan.add(m, k, index, len);
+    plan.dataLen = len;
+    for (;;) {
+      const next = this.peek();
+      if (next === undefined) break;
+      const pad = padBefore(plan.dataLen);
+      const available = Size.PACKET_BODY - plan.dataLen - pad - Size.FRAGMENT_HEADER;
+      k = next.cur;
+      len = next.fragmentLength(k);
+      if (len > available) break;
+      if (!packable(plan.packetType, next.packetType)) break;
+      // Only whole single-fragment messages can get here (see the file comment).
+      m = next;
+      m.cur = k + 1;
+      if (m.cur < m.numFragments) {
+        index = m.cur;
+      } else {
+        index = -m.numFragments;
+        this.shift();
+        popped++;
+      }
+      plan.add(m, k, index, len);
+      plan.dataLen += pad + Size.FRAGMENT_HEADER + len;
+    }
+    return popped;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Packets[]: the receive window, one slot per `seq & PACKET_MASK` (docs/SPEC-ring.md §4).
+ * Parallel typed arrays instead of an array of objects: the hot path touches a few fields of
+ * many slots.
+ *
+ * A stored datagram is little-endian (big-endian arrivals are rewritten once), with ROUTED
+ * clear; the engine never modifies it after storing (retransmissions copy it).
+ */
+import { PACKET_MASK, PACKETS_IN_STRUCT } from './constants.js';
+
+/** Slot states (Packets[].exist). 3 (EVS hole filler) belongs to membership. */
+export const Exist = {
+  ABSENT: 0,
+  HELD: 1,
+  DELIVERED: 2,
+} as const;
+
+export class PacketWindow {
+  readonly exist = new Uint8Array(PACKETS_IN_STRUCT);
+  readonly seq = new Int32Array(PACKETS_IN_STRUCT);
+  /** Service bits of packet_header.type (RELIABLE/FIFO/AGREED/SAFE). */
+  readonly type = new Int32Array(PACKETS_IN_STRUCT);
+  /** Configuration index of the originating daemon. */
+  readonly procIndex = new Int16Array(PACKETS_IN_STRUCT);
+  /** first_frag_header.fragment_index. */
+  readonly firstIndex = new Int16Array(PACKETS_IN_STRUCT);
+  readonly bytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(PACKETS_IN_STRUCT).fill(null);
+
+  put(seq: number, type: number, procIndex: number, firstIndex: number, bytes: Uint8Array): void {
+    const s = seq & PACKET_MASK;
+    this.exist[s] = Exist.HELD;
+    this.seq[s] = seq;
+    this.type[s] = type;
+    this.procIndex[s] = procIndex;
+    this.firstIndex[s] = firstIndex;
+    this.bytes[s] = bytes;
+  }
+
+  free(slot: number): void {
+    this.exist[slot] = Exist.ABSENT;
+    this.bytes[slot] = null;
+  }
+
+  /** Whether `seq` itself (not another seq sharing its slot) is held. */
+  holds(seq: number): boolean {
+    const s = seq & PACKET_MASK;
+    return this.exist[s] !== Exist.ABSENT && this.seq[s] === seq;
+  }
+
+  clear(): void {
+    this.exist.fill(0);
+    this.bytes.fill(null);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Deterministic ring simulator.
+ *
+ *   npx tsx src/sim/cli.ts --seed 42             one run, summary (and failures)
+ *   npx tsx src/sim/cli.ts --seed 42 --trace     ... with every datagram
+ *   npx tsx src/sim/cli.ts --sweep 1000          seeds 1..1000 (--start to move)
+ *
+ * Knobs not given are drawn from the seed; a failing run prints the command that replays it.
+ * Exit status: 0 all runs passed, 1 a run failed, 64 usage error.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { formatDatagram } from './trace.js';
+import { failureReport, runSeed, summarize, sweep } from './run.js';
+import type { ScenarioOverrides } from './scenario.js';
+import { name } from './simulation.js';
+
+function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function prob(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a probability in [0, 1]');
+  return n;
+}
+
+function segments(v: string): number[] {
+  const parts = v.split(',').map((x) => Number(x));
+  if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError('expected counts like 3 or 1,1,1');
+  return parts;
+}
+
+export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Command {
+  const program = new Command('spread-sim')
+    .description('deterministic simulation of the Spread operational token ring')
+    .option('--seed <n>', 'run this seed', int)
+    .option('--sweep <count>', 'run this many seeds', int)
+    .option('--start <n>', 'first seed of a sweep', int, 1)
+    .option('--segments <list>', 'daemons per segment, e.g. 3 or 1,1,1', segments)
+    .option('--accelerated', 'accelerated ring')
+    .option('--original', 'original ring')
+    .option('--loss <p>', 'datagram loss probability', prob)
+    .option('--dup <p>', 'duplication probability', prob)
+    .option('--reorder <p>', 'reordering probability', prob)
+    .option('--messages <n>', 'messages to submit', int)
+    .option('--sizes <kind>', 'mixed | small | large')
+    .option('--token-timeout <ms>', 'token loss timeout', int)
+    .option('--trace', 'print every datagram')
+    .option('--quiet', 'only failures and the total')
+    .action((opts: Record<string, unknown>) => {
+      const o: ScenarioOverrides = {};
+      if (opts['segments'] !== undefined) o.segments = opts['segments'] as number[];
+      if (opts['accelerated']) o.accelerated = true;
+      if (opts['original']) o.accelerated = false;
+      if (opts['loss'] !== undefined) o.loss = opts['loss'] as number;
+      if (opts['dup'] !== undefined) o.dup = opts['dup'] as number;
+      if (opts['reorder'] !== undefined) o.reorder = opts['reorder'] as number;
+      if (opts['messages'] !== undefined) o.messages = opts['messages'] as number;
+      if (opts['sizes'] !== undefined) {
+        const s = opts['sizes'];
+        if (s !== 'mixed' && s !== 'small' && s !== 'large') throw new InvalidArgumentError('--sizes: mixed | small | large');
+        o.sizes = s;
+      }
+      if (opts['tokenTimeout'] !== undefined) o.tokenTimeout = opts['tokenTimeout'] as number;
+      const quiet = opts['quiet'] === true;
+      if (opts['sweep'] !== undefined) {
+        const start = opts['start'] as number;
+        const count = opts['sweep'] as number;
+        const t0 = Date.now();
+        const res = sweep(start, count, o, (r) => {
+          if (!r.ok) out(failureReport(r, o));
+          else if (!quiet) out(summarize(r));
+        });
+        out(`${res.runs - res.failed.length}/${res.runs} seeds passed (${start}..${start + count - 1}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        process.exitCode = res.failed.length > 0 ? 1 : 0;
+        return;
+      }
+      const seed = (opts['seed'] as number | undefined) ?? 1;
+      const trace = opts['trace'] === true;
+      const r = runSeed(seed, o, trace ? {
+        trace: (t, from, to, ch, bytes, dropped) =>
+          out(`${t.toFixed(4).padStart(10)}  ${name(from)} -> ${name(to)} ${ch.padEnd(5)} ${dropped ? 'LOST ' : ''}${formatDatagram(ch, bytes)}`),
+      } : {});
+      out(r.ok ? summarize(r) : failureReport(r, o));
+      if (r.ok && !quiet) {
+        for (const n of r.nodes) {
+          const e = n.engine;
+          out(`  ${name(n)} Highest_seq ${e.highestSeq} Aru ${e.aru} rounds ${e.tokenRounds} ${JSON.stringify(e.stats)}`);
+        }
+      }
+      process.exitCode = r.ok ? 0 : 1;
+    });
+  return program;
+}
+
+export async function main(argv: string[], writeErr: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 64;
+    throw e;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  }, (e: unknown) => {
+    console.error(e);
+    process.exitCode = 70;
+  });
+}
