@@ -1,5 +1,5 @@
 /**
- * What every simulated run must show (docs/SPEC-ring.md §13):
+ * What every simulated run must show (SPEC.md Part V §13):
  *
  * - every daemon delivers every submitted message exactly once, byte for byte, from the right
  *   sender (nothing lost, nothing duplicated, nothing invented);

@@ -1,4 +1,4 @@
-/** Deterministic simulation of the operational ring (docs/SPEC-ring.md §13). */
+/** Deterministic simulation of the operational ring (SPEC.md Part V §13). */
 export { Prng } from './prng.js';
 export { EventHeap } from './heap.js';
 export { Simulation, runScenario, type SimOptions, type SimResult, SimNode, CONF_HASH } from './simulation.js';

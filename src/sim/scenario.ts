@@ -88,7 +88,7 @@ export function randomScenario(seed: number, o: ScenarioOverrides = {}): Scenari
     acceleratedWindow: o.acceleratedWindow ?? acceleratedWindow,
     // Without membership a token loss ends the run, and with any loss the reference itself
     // loses its token now and then (two tokens lost within TokenTimeout) and re-forms the ring.
-    // Lossy runs get the WAN token timeout (docs/SPEC-ring.md §13).
+    // Lossy runs get the WAN token timeout (SPEC.md Part V §13).
     tokenTimeout: o.tokenTimeout ?? (lossV > 0 ? 5000 : 1250),
     hurryTimeout,
     loss: lossV,

@@ -1,5 +1,5 @@
 /**
- * Deterministic simulation of a ring of RingEngines (docs/SPEC-ring.md §13).
+ * Deterministic simulation of a ring of RingEngines (SPEC.md Part V §13).
  *
  * One virtual clock, one event heap, one seeded PRNG: a run is a pure function of its
  * Scenario. The network loses, duplicates, delays and reorders datagrams per receiver; each

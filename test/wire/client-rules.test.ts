@@ -1,7 +1,7 @@
 /**
  * Rule tables of the client protocol that no capture exercises at its boundary (versions
  * between 3.14 and 3.16, odd marker bits, name character limits, constants): each row is a
- * fact from the reference source as restated in docs/SPEC-client.md.
+ * fact from the reference source as restated in SPEC.md Part I.
  */
 import { describe, expect, it } from 'vitest';
 import {

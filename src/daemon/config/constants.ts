@@ -1,6 +1,6 @@
 /**
  * Fixed facts of the Spread 4.4 configuration file: keyword tables, limits and defaults.
- * See test/config/SPEC-config.md for where each value was verified.
+ * See SPEC.md Part II for where each value was verified.
  */
 
 /** Configuration-file limits of the 4.4 daemon. */

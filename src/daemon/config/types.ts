@@ -39,7 +39,7 @@ export interface Segment {
   readonly ip: number;
   /** Data port (token port is port + 1); 4803 when not written or written as 0. */
   readonly port: number;
-  /** In file order; may be empty (the reference accepts it, see SPEC-config.md). */
+  /** In file order; may be empty (the reference accepts it, see SPEC.md Part II). */
   readonly daemons: readonly DaemonSpec[];
   readonly at: SourcePosition;
 }

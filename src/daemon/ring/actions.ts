@@ -1,7 +1,7 @@
 /**
  * What the engine asks its edge to do. The engine never touches sockets or clocks: every call
  * into it queues actions, which the edge takes with `takeActions()` and carries out in order
- * (docs/SPEC-ring.md §3).
+ * (SPEC.md Part V §3).
  *
  * Byte arrays in actions belong to the edge once taken: the engine never writes to them again.
  */

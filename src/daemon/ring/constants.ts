@@ -1,5 +1,5 @@
 /**
- * Constants of the operational ring (docs/SPEC-ring.md §1). Values are the 4.4 reference's
+ * Constants of the operational ring (SPEC.md Part V §1). Values are the 4.4 reference's
  * defaults; the ones a configuration can change live in RingSettings.
  */
 import { PacketType, Size } from '../../wire/daemon/constants.js';

@@ -1,6 +1,6 @@
 /**
  * The down queue (messages waiting for the token) and how its head is cut into packets
- * (docs/SPEC-ring.md §9).
+ * (SPEC.md Part V §9).
  *
  *   message   = 48-byte header ‖ groups ‖ data, cut into fragments of 1432 bytes (the last
  *               one holds the remainder; an exact multiple ends with a full fragment)

@@ -1,6 +1,6 @@
 /**
  * The operational token ring of a Spread 4.4 daemon, as a sans-I/O state machine
- * (docs/SPEC-ring.md).
+ * (SPEC.md Part V).
  *
  *   inputs   install(ring, now)                     a ring is given (membership's output)
  *            handleDatagram(channel, bytes, now)    one UDP datagram, data or token channel
@@ -150,7 +150,7 @@ export class RingEngine {
   private justInstalled = false;
   private threshold: number;
 
-  // The counters of docs/SPEC-ring.md §4.
+  // The counters of SPEC.md Part V §4.
   private highestSeqV = 0;
   private myAruV = 0;
   private aruV = 0;
@@ -824,7 +824,7 @@ export class RingEngine {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Delivery (docs/SPEC-ring.md §10).
+  // Delivery (SPEC.md Part V §10).
 
   /** Deliver_reliable_packets: single-packet RELIABLE messages may overtake. */
   private deliverReliable(start: number, num: number): void {
@@ -934,7 +934,7 @@ export class RingEngine {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Hold, hurry, loss (docs/SPEC-ring.md §6–§7).
+  // Hold, hurry, loss (SPEC.md Part V §6–§7).
 
   /** Is_token_hold / To_hold_token: idle ring, nothing to stabilise, nobody asked for the token. */
   private isTokenHold(): boolean {

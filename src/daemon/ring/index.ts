@@ -1,5 +1,5 @@
 /**
- * The operational token ring (docs/SPEC-ring.md): a sans-I/O engine that orders, stabilises
+ * The operational token ring (SPEC.md Part V): a sans-I/O engine that orders, stabilises
  * and delivers messages on a given ring of daemons.
  */
 export { RingEngine, type RingInstall, type RingMode, type RingResume, type RingSettings, type RingStats } from './engine.js';

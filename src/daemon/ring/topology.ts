@@ -1,7 +1,7 @@
 /**
  * Who is where: the configuration (segments and their daemons, in spread.conf order) and the
  * current ring members, reduced to what the ring needs: ring order, leader, predecessor and
- * successor, and how a "broadcast" fans out (docs/SPEC-ring.md §2).
+ * successor, and how a "broadcast" fans out (SPEC.md Part V §2).
  *
  *   ring order   = segment order, then daemon order inside a segment, current members only
  *   leader       = first member in ring order; the token goes to the next member (wrapping)

@@ -1,5 +1,5 @@
 /**
- * Packets[]: the receive window, one slot per `seq & PACKET_MASK` (docs/SPEC-ring.md §4).
+ * Packets[]: the receive window, one slot per `seq & PACKET_MASK` (SPEC.md Part V §4).
  * Parallel typed arrays instead of an array of objects: the hot path touches a few fields of
  * many slots.
  *

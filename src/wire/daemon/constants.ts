@@ -1,5 +1,5 @@
 /**
- * Daemon⇄daemon protocol constants (docs/SPEC-daemon-wire.md §1–§3). Values are the 4.4
+ * Daemon⇄daemon protocol constants (SPEC.md Part IV §1–§3). Values are the 4.4
  * reference's.
  *
  *   data channel  = UDP <segment port>      packet_header(40) body(data_len)

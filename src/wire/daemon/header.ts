@@ -1,5 +1,5 @@
 /**
- * packet_header and token_header (docs/SPEC-daemon-wire.md §4, §9).
+ * packet_header and token_header (SPEC.md Part IV §4, §9).
  *
  *   membership_id = proc_id:i32 time:i32                                            (8)
  *   packet_header = type:u32 transmiter_id:i32 proc_id:i32 memb_id seq:i32
