@@ -45,6 +45,17 @@ export interface StartDaemonOptions {
   readyTimeoutMs?: number;
   /** Grace period between SIGTERM and SIGKILL in ms. Default 5000. */
   stopGraceMs?: number;
+  /**
+   * Command prefix the daemon's command line is appended to, e.g. `['ip', 'netns', 'exec', NS]`.
+   * Every element of the chain must exec the next, so that the pid stays the daemon's.
+   */
+  wrap?: readonly string[];
+  /** Parent directory of the daemon's temp dir (conf, cwd). Default os.tmpdir(). */
+  workDir?: string;
+  /** The daemon has its own /tmp (set up by `wrap`): stop() leaves the host's /tmp/<port> alone. */
+  privateTmp?: boolean;
+  /** Address clients use for TCP (`spreadTcp`). Default 127.0.0.1. */
+  host?: string;
 }
 
 export interface ExitInfo {
@@ -58,7 +69,7 @@ export interface DaemonHandle {
   name: string;
   /** Client address for the unix socket: `'<port>'`. */
   spread: string;
-  /** Client address over TCP: `'<port>@127.0.0.1'`. */
+  /** Client address over TCP: `'<port>@<host>'` (host default 127.0.0.1). */
   spreadTcp: string;
   confPath: string;
   pid: number;
@@ -243,7 +254,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonHandl
   let args: string[];
   let marker: string;
 
-  const dir = mkdtempSync(join(tmpdir(), `spread-${opts.impl}-${port}-`));
+  const dir = mkdtempSync(join(opts.workDir ?? tmpdir(), `spread-${opts.impl}-${port}-`));
   // The reference runs as nobody: the dir and the conf must be readable by it.
   chmodSync(dir, 0o755);
   const confPath = join(dir, 'spread.conf');
@@ -286,6 +297,11 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonHandl
   if (opts.logDir !== undefined) {
     mkdirSync(opts.logDir, { recursive: true });
     logFile = join(opts.logDir, `${opts.impl}-${name}-${port}.log`);
+  }
+
+  if (opts.wrap !== undefined && opts.wrap.length > 0) {
+    args = [...opts.wrap.slice(1), command, ...args];
+    command = opts.wrap[0]!;
   }
 
   const child = spawn(command, args, {
@@ -343,6 +359,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonHandl
   let stopped: Promise<void> | undefined;
   const cleanupFiles = (): void => {
     rmSync(dir, { recursive: true, force: true });
+    if (opts.privateTmp === true) return;
     const sock = `/tmp/${port}`;
     try {
       if (lstatSync(sock).isSocket()) rmSync(sock, { force: true });
@@ -402,7 +419,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonHandl
     port,
     name,
     spread: String(port),
-    spreadTcp: `${port}@127.0.0.1`,
+    spreadTcp: `${port}@${opts.host ?? '127.0.0.1'}`,
     confPath,
     pid: child.pid,
     log: () => output,
