@@ -14,8 +14,10 @@
  *
  * Membership hooks: `mode` ('op' | 'gather' | 'evs') gates what the reference gates on
  * Memb_state(); token loss is reported with a `tokenLost` action; datagrams of other rings,
- * ALIVE/JOIN/REFER and FORM tokens go up unchanged as `upward` actions. The EVS parts proper
- * (holes, Last_seq, commit, transitional delivery) are membership's and are not here.
+ * ALIVE/JOIN/REFER and FORM tokens go up unchanged as `upward` actions. The ring side of EVS
+ * (membership's RingPort, src/daemon/membership/ring-port.ts) is `installEvs` (Read_form2),
+ * `completeEvs` (Discard_packets in EVS), `backoff`, `loseToken` and `stopToken`; the
+ * decisions stay with membership.
  */
 import { MONITOR_MAGIC, PacketType, Size, getArq, getRetrans, setArq, setRetrans } from '../../wire/daemon/constants.js';
 import { padBefore } from '../../wire/daemon/data.js';
@@ -26,7 +28,7 @@ import {
 import { put16, put32, readerFor, type Reader } from '../../wire/daemon/reader.js';
 import { decodeRtrList, encodeRtrListInto, rtrListLength, type RtrRecord } from '../../wire/daemon/token.js';
 import { ENDIAN_MARKER } from '../../wire/bytes.js';
-import type { Channel, RingAction, RingTimer, ViolationCode } from './actions.js';
+import type { Channel, DeliverAction, RingAction, RingTimer, ViolationCode } from './actions.js';
 import {
   DeliveryThreshold, FIRST_TOKEN_ARU, MAX_MESSAGE_BYTES, MAX_SEQ_GAP, MAX_WRAP_SEQUENCE_VALUE, PACKET_MASK,
   RING_DEFAULTS, TOKEN_BODY, WATER_MARK, isDataPacketType, type DataPacketType,
@@ -90,8 +92,37 @@ export interface RingResume {
   readonly lastNumRetrans?: number;
 }
 
-/** Memb_state() as far as the ring cares. Only 'op' is driven here; membership will set the rest. */
+/** Memb_state() as far as the ring cares: 'evs' between installEvs and completeEvs / backoff / loseToken. */
 export type RingMode = 'op' | 'gather' | 'evs';
+
+/** The down queues (Prot_set_down_queue): client messages, or the groups layer's GROUPS messages. */
+export type DownQueueName = 'normal' | 'groups';
+
+/** The new ring as membership's Read_form2 hands it over (EvsRing of membership/ring-port.ts). */
+export interface EvsInstall {
+  /** Future_membership_id: the token's ring id from now on; the data ring id after EVS. */
+  readonly ringId: MembershipId;
+  /** The new ring's members (ring order is derived from the configuration). */
+  readonly members: readonly number[];
+  /** Membership_id of my old ring: data packets and retransmission records keep using it in EVS. */
+  readonly oldRingId: MembershipId;
+  /** Highest seq of my old ring among the new ring's members (≥ my Highest_seq). */
+  readonly highestSeq: number;
+  /** Aru of my old ring's record: everything up to it is delivered (and freed) now. */
+  readonly aru: number;
+  /** Seqs of my old ring that nobody in the new ring has: they become EVS dummies. */
+  readonly holes: readonly number[];
+  /** Last_seq: above every seq of every old ring; My_aru jumps to it once complete (commit). */
+  readonly lastSeq: number;
+  /** Token_rounds to start with (1 at the member that sent the first token). */
+  readonly tokenRounds: number;
+}
+
+/** What completeEvs delivered, split where the transitional configuration goes. */
+export interface EvsDelivered {
+  readonly beforeTransitional: DeliverAction[];
+  readonly afterTransitional: DeliverAction[];
+}
 
 export interface RingStats {
   packetsReceived: number;
@@ -143,7 +174,14 @@ export class RingEngine {
   readonly accelerated: boolean;
 
   private topo: RingTopology | null = null;
+  /** Memb_active_id(): the id regular tokens carry (the future ring's in EVS). */
   private ringId: MembershipId = { procId: 0, time: 0 };
+  /** Memb_id(): the id of my data packets and retransmission records (the old ring's in EVS). */
+  private dataRingId: MembershipId = { procId: 0, time: 0 };
+  /** Last_seq of the ring being installed (EVS). */
+  private lastSeq = 0;
+  /** Start value of the counters of a ring (install's initialSeq). */
+  private baseSeq = 0;
   /** Memb_state(); see RingMode. */
   mode: RingMode = 'op';
   private tokenAliveFlag = false;
@@ -166,7 +204,9 @@ export class RingEngine {
   private lastToken: TokenHeader;
 
   private readonly packets = new PacketWindow();
-  private readonly queue = new DownQueue();
+  private readonly queues: Record<DownQueueName, DownQueue> = { normal: new DownQueue(), groups: new DownQueue() };
+  private queueName: DownQueueName = 'normal';
+  private queue: DownQueue = this.queues.normal;
   private readonly plan = new PacketPlan();
   private blocked = false;
   /** Accelerated ring: packets built at this visit, sent after the token. */
@@ -239,7 +279,16 @@ export class RingEngine {
   get lastDelivered(): number { return this.lastDeliveredV; }
   get tokenRounds(): number { return this.tokenRoundsV; }
   get tokenAlive(): boolean { return this.tokenAliveFlag; }
+  /** Messages in the current down queue. */
   get queueLength(): number { return this.queue.length; }
+  /** Messages in both down queues. */
+  get queuedMessages(): number { return this.queues.normal.length + this.queues.groups.length; }
+  get downQueue(): DownQueueName { return this.queueName; }
+  /** Memb_active_id() as the engine uses it (the token's ring id). */
+  get activeRingId(): MembershipId { return { ...this.ringId }; }
+  /** Memb_id() as the engine uses it (data packets' ring id). */
+  get packetRingId(): MembershipId { return { ...this.dataRingId }; }
+  get lastSeqValue(): number { return this.lastSeq; }
   /** Accelerated ring: the edge should read the token channel before the data channel. */
   get tokenHasPriority(): boolean { return this.tokenPriority; }
   get topology(): RingTopology | null { return this.topo; }
@@ -273,7 +322,8 @@ export class RingEngine {
     const topo = new RingTopology(s.myId, s.segments, ring.ringId, ring.members);
     this.topo = topo;
     this.ringId = topo.ringId;
-    this.scratchHeader.membId = this.ringId;
+    this.dataRingId = topo.ringId;
+    this.scratchHeader.membId = this.dataRingId;
     this.mode = 'op';
     this.packets.clear();
     this.up = [];
@@ -282,6 +332,7 @@ export class RingEngine {
     this.queue.rewindHead();
     const r = ring.resume;
     const base = r !== undefined ? r.seq : (ring.initialSeq ?? 0);
+    this.baseSeq = ring.initialSeq ?? 0;
     this.highestSeqV = base;
     this.myAruV = base;
     this.aruV = base;
@@ -353,11 +404,14 @@ export class RingEngine {
    * Queues a whole ring message (48-byte header, groups, data) with its packet type
    * (see packetTypeOf). Throws RingSubmitError for what the ring cannot carry.
    */
-  submit(message: Uint8Array, packetType: DataPacketType, now: number): void {
+  submit(message: Uint8Array, packetType: DataPacketType, now: number, into: DownQueueName = this.queueName): void {
     if (!isDataPacketType(packetType)) throw new RingSubmitError('BAD_PACKET_TYPE', `packet type ${packetType} is not RELIABLE/FIFO/AGREED/SAFE`);
     if (message.length < Size.MESSAGE_HEADER) throw new RingSubmitError('MESSAGE_TOO_SHORT', `a message has at least ${Size.MESSAGE_HEADER} bytes, got ${message.length}`);
     if (message.length > MAX_MESSAGE_BYTES) throw new RingSubmitError('MESSAGE_TOO_LONG', `${message.length} bytes do not fit in 100 fragments (${MAX_MESSAGE_BYTES})`);
-    this.queue.push(new DownMessage(message, packetType));
+    const q = this.queues[into];
+    q.push(new DownMessage(message, packetType));
+    // A message for the queue the ring does not take from now waits there (Prot_set_down_queue).
+    if (q !== this.queue) return;
     const n = this.queue.length;
     if (n >= WATER_MARK && !this.blocked) {
       this.blocked = true;
@@ -370,6 +424,222 @@ export class RingEngine {
       else this.sendHurryPacket(topo.leader);
     }
     this.flushTimers();
+  }
+
+  /**
+   * Prot_set_down_queue: new packets are taken from `which` from now on. The reference switches
+   * to GROUPS while the groups layer exchanges its state after a merge, and back after. Unlike
+   * the reference, switching to a queue that holds messages while the token is held wakes the
+   * ring up as a first message would (the reference waits for the next hurry).
+   */
+  setDownQueue(which: DownQueueName, now: number): void {
+    if (which === this.queueName) return;
+    this.queueName = which;
+    this.queue = this.queues[which];
+    const n = this.queue.length;
+    if (n >= WATER_MARK && !this.blocked) {
+      this.blocked = true;
+      this.out.push({ kind: 'backpressure', blocked: true });
+    } else if (n < WATER_MARK && this.blocked) {
+      this.blocked = false;
+      this.out.push({ kind: 'backpressure', blocked: false });
+    }
+    if (n > 0 && this.isTokenHold()) {
+      const topo = this.topo!;
+      if (topo.isLeader) this.handleHurry(topo.myId, now);
+      else this.sendHurryPacket(topo.leader);
+    }
+    this.flushTimers();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Membership's side of the ring (RingPort, SPEC-membership §11): Read_form2, EVS, backoff.
+
+  /**
+   * Before the first ring: the network membership is `members` (me alone) with ring id `ringId`
+   * (me, −1), no live token (Prot_init + Memb_init's Net_set_membership). Datagrams are then
+   * screened and handed up as on any ring; nothing is sent.
+   */
+  standby(ringId: MembershipId, members: readonly number[]): void {
+    const s = this.settings;
+    const topo = new RingTopology(s.myId, s.segments, ringId, members);
+    this.topo = topo;
+    this.ringId = topo.ringId;
+    this.dataRingId = topo.ringId;
+    this.scratchHeader.membId = this.dataRingId;
+    this.ensureUpChains();
+    this.tokenAliveFlag = false;
+    this.mode = 'op';
+  }
+
+  /**
+   * Read_form2, ring part: the token now circulates `ring.members` with `ring.ringId`, data
+   * keeps `ring.oldRingId`; everything up to `ring.aru` is delivered (returned, in order, not
+   * queued as actions); `ring.holes` become dummies; EVS until completeEvs / backoff / loseToken.
+   * The first regular token is membership's to send.
+   */
+  installEvs(ring: EvsInstall, now: number): DeliverAction[] {
+    const s = this.settings;
+    const topo = new RingTopology(s.myId, s.segments, ring.ringId, ring.members);
+    this.topo = topo;
+    this.ringId = topo.ringId;
+    this.dataRingId = { procId: ring.oldRingId.procId | 0, time: ring.oldRingId.time | 0 };
+    this.scratchHeader.membId = this.dataRingId;
+    this.ensureUpChains();
+    this.mode = 'op';
+    this.lastNumSent = 0;
+    this.lastNumRetrans = 0;
+    this.highestSeqV = ring.highestSeq;
+    this.aruV = ring.aru;
+    const delivered = this.capture(() => this.discardPackets());
+    for (const h of ring.holes) {
+      if (h <= this.lastDiscardedV) continue;
+      this.packets.putDummy(h);
+    }
+    this.tokenRoundsV = ring.tokenRounds;
+    this.tokenAliveFlag = true;
+    this.justInstalled = false;
+    this.tokenPriority = false;
+    this.flushPostToken();
+    this.arm('tokenLoss', now + s.tokenTimeout);
+    this.cancel('hurry');
+    this.receivedTokenRounds = 0;
+    this.lastToken.type = 0;
+    this.lastToken.seq = 0;
+    this.lastToken.aru = 0;
+    this.aruV = 0;
+    this.mode = 'evs';
+    this.lastSeq = ring.lastSeq;
+    this.flushTimers();
+    return delivered;
+  }
+
+  /**
+   * Discard_packets in EVS once Aru = Last_seq (membership decides when): the old ring's
+   * messages up to the first dummy or SAFE packet, then (after the transitional configuration)
+   * the rest — after the first dummy only from daemons in `commit` —; then the engine leaves
+   * EVS on the new ring with fresh counters. My partly sent message restarts at its first fragment.
+   */
+  completeEvs(commit: readonly number[]): EvsDelivered {
+    const p = this.packets;
+    const topo = this.topo!;
+    const beforeTransitional = this.capture(() => {
+      for (let i = this.lastDiscardedV + 1; i <= this.highestSeqV; i++) {
+        const slot = i & PACKET_MASK;
+        const e = p.exist[slot];
+        if (e === Exist.DUMMY) break;
+        if (e === Exist.ABSENT || p.seq[slot] !== i) {
+          this.violation('DISCARD_MISSING', `EVS: packet ${i} missing before the transitional configuration`);
+          break;
+        }
+        if (p.type[slot]! & PacketType.SAFE) break;
+        if (e === Exist.HELD) this.deliverPacket(slot);
+        p.free(slot);
+        this.lastDiscardedV = i;
+      }
+    });
+    const inCommit = new Set(commit.map((id) => id | 0));
+    const afterTransitional = this.capture(() => {
+      let hole = false;
+      for (let i = this.lastDiscardedV + 1; i <= this.highestSeqV; i++) {
+        const slot = i & PACKET_MASK;
+        const e = p.exist[slot];
+        if (e === Exist.DUMMY) {
+          hole = true;
+        } else if (e === Exist.ABSENT || p.seq[slot] !== i) {
+          this.violation('DISCARD_MISSING', `EVS: packet ${i} missing after the transitional configuration`);
+        } else if (!hole || inCommit.has(topo.idOfIndex[p.procIndex[slot]!]!)) {
+          if (e === Exist.HELD) this.deliverPacket(slot);
+        }
+        p.free(slot);
+      }
+    });
+    p.clear();
+    this.resetUpChains();
+    this.queue.rewindHead();
+    this.dataRingId = this.ringId;
+    this.scratchHeader.membId = this.dataRingId;
+    const base = this.baseSeq;
+    this.highestSeqV = base;
+    this.myAruV = base;
+    this.aruV = base;
+    this.lastDiscardedV = base;
+    this.lastDeliveredV = base;
+    this.tokenCounter = 0;
+    this.justInstalled = true;
+    this.mode = 'op';
+    return { beforeTransitional, afterTransitional };
+  }
+
+  /**
+   * Backoff_membership: an EVS attempt failed. Dummies become real holes again, Aru falls back
+   * to Last_discarded, My_aru is recomputed; the engine leaves EVS.
+   */
+  backoff(): void {
+    const p = this.packets;
+    for (let i = this.lastDiscardedV + 1; i <= this.highestSeqV; i++) {
+      const slot = i & PACKET_MASK;
+      if (p.exist[slot] === Exist.DUMMY) p.free(slot);
+    }
+    this.aruV = this.lastDiscardedV;
+    this.myAruV = this.lastDiscardedV;
+    this.advanceMyAru();
+    this.mode = 'op';
+  }
+
+  /**
+   * Memb_token_loss, ring part, as membership calls it: tokens are vetoed, delivery BLOCKed,
+   * timers cancelled, Last_token's type/seq/aru zeroed. Idempotent; emits no `tokenLost`.
+   */
+  loseToken(): void {
+    this.tokenAliveFlag = false;
+    this.justInstalled = false;
+    this.threshold = DeliveryThreshold.BLOCK;
+    this.lastToken.type = 0;
+    this.lastToken.seq = 0;
+    this.lastToken.aru = 0;
+    this.cancel('tokenLoss');
+    this.cancel('hurry');
+    if (this.mode === 'evs') this.mode = 'op';
+    this.flushTimers();
+  }
+
+  /** Create_form1 / Fill_form1, ring part: veto tokens, BLOCK delivery, cancel the ring's timers. */
+  stopToken(): void {
+    this.tokenAliveFlag = false;
+    this.threshold = DeliveryThreshold.BLOCK;
+    this.cancel('tokenLoss');
+    this.cancel('hurry');
+    this.flushTimers();
+  }
+
+  /** Runs `fn` with the action queue swapped out; returns the deliveries it produced (others are kept). */
+  private capture(fn: () => void): DeliverAction[] {
+    const saved = this.out;
+    this.out = [];
+    let got: RingAction[];
+    try {
+      fn();
+    } finally {
+      got = this.out;
+      this.out = saved;
+    }
+    const delivered: DeliverAction[] = [];
+    for (const a of got) {
+      if (a.kind === 'deliver') delivered.push(a);
+      else saved.push(a);
+    }
+    return delivered;
+  }
+
+  private ensureUpChains(): void {
+    const n = this.topo!.numProcs + 1;
+    while (this.up.length < n) this.up.push({ parts: [], n: 0, bytes: 0 });
+  }
+
+  private resetUpChains(): void {
+    this.up = [];
+    this.ensureUpChains();
   }
 
   /** Prot_set_delivery_threshold: lowering it delivers what was held back. */
@@ -456,7 +726,7 @@ export class RingEngine {
       this.stats.malformed++;
       return;
     }
-    if (!sameId(h.membId, this.ringId)) {
+    if (!sameId(h.membId, this.dataRingId)) {
       this.out.push({ kind: 'upward', what: 'foreign', channel: 'data', bytes });
       return;
     }
@@ -652,9 +922,13 @@ export class RingEngine {
           }
         }
         this.stats.rtrRequested += seqs.length;
-        records.push({ membId: this.ringId, procId: this.rtrProcId, segIndex: this.rtrSegIndex, seqs });
+        records.push({ membId: this.dataRingId, procId: this.rtrProcId, segIndex: this.rtrSegIndex, seqs });
       }
     }
+
+    // EVS commit point (Memb_commit): every packet of my old ring is here, so My_aru jumps to
+    // Last_seq, above any seq of any old ring; membership notices it (myAru === lastSeq).
+    if (evs && this.myAruV === this.highestSeqV) this.myAruV = this.lastSeq;
 
     // Token aru: lowered by whoever misses packets, raised by whoever lowered it last, or by
     // anyone while everything announced so far is everywhere.
@@ -714,7 +988,7 @@ export class RingEngine {
     carried.length = 0;
     for (let k = 0; k < rtr.length; k++) {
       const rec = rtr[k]!;
-      if (!sameId(rec.membId, this.ringId)) {
+      if (!sameId(rec.membId, this.dataRingId)) {
         carried.push(rec);
         continue;
       }
@@ -725,10 +999,10 @@ export class RingEngine {
           this.violation('RTR_BELOW_ARU', `retransmission of ${s} requested while Aru is ${this.aruV}`);
           continue;
         }
-        if (this.packets.holds(s)) {
+        if (this.packets.hasBytes(s)) {
           this.retransmit(s & PACKET_MASK, rec.procId, rec.segIndex);
           num++;
-        } else {
+        } else if (!this.packets.holds(s)) {
           this.rtrProcId = -1;
           if (rec.segIndex !== topo.mySeg) this.rtrSegIndex = -1;
         }
@@ -860,7 +1134,7 @@ export class RingEngine {
 
   /** Discard_packets (outside EVS): deliver everything up to Aru, SAFE included, and free it. */
   private discardPackets(): void {
-    if (this.aruV <= this.lastDiscardedV) return;
+    if (this.aruV <= this.lastDiscardedV || this.mode === 'evs') return;
     const p = this.packets;
     for (let i = this.lastDiscardedV + 1; i <= this.aruV; i++) {
       const s = i & PACKET_MASK;

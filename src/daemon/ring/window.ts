@@ -8,11 +8,13 @@
  */
 import { PACKET_MASK, PACKETS_IN_STRUCT } from './constants.js';
 
-/** Slot states (Packets[].exist). 3 (EVS hole filler) belongs to membership. */
+/** Slot states (Packets[].exist). */
 export const Exist = {
   ABSENT: 0,
   HELD: 1,
   DELIVERED: 2,
+  /** EVS hole filler (exist = 3): a seq nobody in the new ring has; counts as present for My_aru. */
+  DUMMY: 3,
 } as const;
 
 export class PacketWindow {
@@ -34,6 +36,21 @@ export class PacketWindow {
     this.procIndex[s] = procIndex;
     this.firstIndex[s] = firstIndex;
     this.bytes[s] = bytes;
+  }
+
+  /** Marks `seq` as an EVS dummy, dropping whatever its slot held. */
+  putDummy(seq: number): void {
+    const s = seq & PACKET_MASK;
+    this.exist[s] = Exist.DUMMY;
+    this.seq[s] = seq;
+    this.type[s] = 0;
+    this.bytes[s] = null;
+  }
+
+  /** Whether `seq` itself is held with its bytes (received, delivered or not; not a dummy). */
+  hasBytes(seq: number): boolean {
+    const s = seq & PACKET_MASK;
+    return (this.exist[s] === Exist.HELD || this.exist[s] === Exist.DELIVERED) && this.seq[s] === seq;
   }
 
   free(slot: number): void {
