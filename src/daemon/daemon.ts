@@ -1,7 +1,19 @@
 /**
- * Wires one daemon together: configuration → core (sessions, groups, ordering) → client edge.
- * Carries out the core's actions, runs the ordering layer between I/O events, and arms the
- * handshake timer.
+ * Wires one daemon together — the one place with real sockets and timers:
+ *
+ *   configuration → DaemonNode (ring engine + membership + ordering, sans I/O)
+ *                 → DaemonCore (sessions + groups, sans I/O) over the node's ordering
+ *                 → UdpEdge (daemon⇄daemon datagrams) and ClientServer (TCP + unix clients)
+ *
+ * Every input (a datagram, a client event, a timer, an ordering run) ends in settle(), which
+ * carries out what the node and the core asked for until both are quiet: datagrams to the UDP
+ * edge, one setTimeout per node timer, ordering runs (setImmediate, never re-entrant), client
+ * output and closes.
+ *
+ * Start-up follows the reference: membership starts alone with its token lost; the first ring
+ * (a singleton when no other daemon answers) is installed Seg + Gather timeouts later (about
+ * 1.75 s with the LAN defaults), then merges with the others. Clients may connect at once;
+ * their messages wait for the ring. `firstRing` resolves when the first ring is installed.
  */
 import { networkInterfaces } from 'node:os';
 import { selectDaemon } from './config/index.js';
@@ -10,11 +22,13 @@ import { loadAccessFile } from './access-file.js';
 import type { AuthPolicy } from './core/auth.js';
 import { DaemonCore, silentLog } from './core/daemon-core.js';
 import type { CoreLog, CoreStats } from './core/daemon-core.js';
-import { LocalRing } from './core/ordering.js';
 import { procIdToIp } from './core/types.js';
 import type { RingId } from './core/types.js';
 import { ClientServer } from './net/client-server.js';
 import type { ListenInfo } from './net/client-server.js';
+import { UdpEdge } from './net/udp.js';
+import { DaemonNode } from './node/node.js';
+import type { NodeAction, NodeTimer } from './node/node.js';
 import { deriveSettings, UNIX_SOCKET_DIR } from './settings.js';
 import type { DaemonSettings } from './settings.js';
 
@@ -29,7 +43,7 @@ export interface StartDaemonOptions {
   readonly ipRules?: AuthPolicy['ipRules'];
   /** Directory of the unix socket (default /tmp, as the reference). */
   readonly unixSocketDir?: string;
-  /** Wall clock in ms (ring formation time); default Date.now. */
+  /** Wall clock in ms (ring and FORM ids are its seconds); default Date.now. */
   readonly wallClock?: () => number;
   /** Events handled per ordering run before yielding to I/O (default 1000). */
   readonly orderingBatch?: number;
@@ -38,11 +52,18 @@ export interface StartDaemonOptions {
 export interface RunningDaemon {
   readonly settings: DaemonSettings;
   readonly listening: ListenInfo;
-  readonly ringId: RingId;
+  /** The current regular ring id; null until the first ring is installed. */
+  readonly ringId: RingId | null;
+  /** Resolves with the first regular ring's id (or never, if the daemon closes before). */
+  readonly firstRing: Promise<RingId>;
+  /** Resolves with the reason when a monitor tells this daemon to exit (PARTITION −1). */
+  readonly exitRequested: Promise<string>;
   readonly stats: CoreStats;
+  /** The ring side (tests, status). */
+  readonly node: DaemonNode;
   /** One line for humans: where the daemon listens. */
   describe(): string;
-  /** Stops listening, drops every client, removes the unix socket. Idempotent. */
+  /** Stops listening, drops every client, closes the UDP sockets, removes the unix socket. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -52,6 +73,16 @@ export function localIPv4Addresses(): string[] {
     for (const a of list ?? []) if (a.family === 'IPv4') out.push(a.address);
   }
   return out;
+}
+
+/** The reference's membership report line, and the one-line ring summary topology tools parse. */
+export function membershipLines(ringId: RingId, members: readonly number[]): { report: string; summary: string } {
+  const p = ringId.procId | 0;
+  const t = ringId.time | 0;
+  return {
+    report: `Membership id is ( ${p}, ${t})`,
+    summary: `ring: ${members.length} members, id ${p}:${t}`,
+  };
 }
 
 export async function startDaemon(options: StartDaemonOptions): Promise<RunningDaemon> {
@@ -78,42 +109,67 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     }
   }
 
-  const wallClock = options.wallClock ?? Date.now;
-  const ring = new LocalRing({ procId: settings.self.procId, formationTime: Math.floor(wallClock() / 1000) });
-  const core = new DaemonCore({
+  const clock = (): number => performance.now();
+  const wall = options.wallClock ?? Date.now;
+  const nameOf = new Map(settings.daemons.map((d) => [d.procId | 0, d.name]));
+
+  // The core is created right after the node; the status source reads it lazily.
+  let core: DaemonCore | null = null;
+  const node = new DaemonNode({
+    config,
+    myId: settings.self.procId,
+    now: clock,
+    wallClock: () => wall() / 1000,
+    log,
+    status: {
+      sessions: () => core?.stats.sessions ?? 0,
+      groups: () => core?.groupsLayer.size ?? 0,
+      gstate: () => core?.groupsLayer.state ?? 1,
+    },
+  });
+  const theCore = new DaemonCore({
     daemon: settings.self,
     daemons: settings.daemons,
-    ordering: ring,
+    ordering: node.ordering,
     authPolicy: { allowed: settings.allowedAuthMethods, required: settings.requiredAuthMethods, ipRules },
     maxSessionMessages: settings.maxSessionMessages,
-    now: () => performance.now(),
+    now: clock,
     log,
   });
+  core = theCore;
 
   let server: ClientServer | null = null;
+  let udp: UdpEdge | null = null;
   let orderingScheduled: NodeJS.Immediate | null = null;
   let deadlineTimer: NodeJS.Timeout | null = null;
   let deadlineAt: number | null = null;
-  let flushing = false;
+  let settling = false;
   let closed = false;
   const batch = options.orderingBatch ?? 1000;
+  /** Per node timer: its current deadline and the setTimeout that will look at it. */
+  const timers = new Map<NodeTimer, { deadline: number; handle: NodeJS.Timeout; firesAt: number }>();
+
+  let resolveFirstRing!: (id: RingId) => void;
+  const firstRing = new Promise<RingId>((res) => (resolveFirstRing = res));
+  let resolveExit!: (reason: string) => void;
+  const exitRequested = new Promise<string>((res) => (resolveExit = res));
 
   const runOrdering = (): void => {
     orderingScheduled = null;
     if (closed) return;
-    core.processOrdering(batch);
-    flush();
+    theCore.processOrdering(batch);
+    settle();
   };
 
   const onDeadline = (): void => {
     deadlineTimer = null;
     deadlineAt = null;
-    core.checkDeadlines();
-    flush();
+    theCore.checkDeadlines();
+    settle();
   };
 
   function armDeadline(): void {
-    const next = core.nextDeadline();
+    const next = theCore.nextDeadline();
     if (next === null || closed) {
       if (deadlineTimer !== null) clearTimeout(deadlineTimer);
       deadlineTimer = null;
@@ -126,39 +182,125 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     deadlineTimer = setTimeout(onDeadline, Math.max(0, next - performance.now()) + 1);
   }
 
-  function flush(): void {
-    if (flushing || server === null) return;
-    flushing = true;
-    try {
-      for (let actions = core.drainActions(); actions.length > 0; actions = core.drainActions()) {
-        for (const a of actions) {
-          switch (a.type) {
-            case 'transmit':
-              server.pump(a.conn);
-              break;
-            case 'close':
-              server.close(a.conn, a.flush);
-              break;
-            case 'pause-reading':
-              log.debug({ backlog: core.stats.orderingBacklog }, 'ordering queue full: not reading clients');
-              server.pauseReading();
-              break;
-            case 'resume-reading':
-              server.resumeReading();
-              break;
-            case 'ordering-ready':
-              if (orderingScheduled === null && !closed) orderingScheduled = setImmediate(runOrdering);
-              break;
-          }
-        }
+  /**
+   * Deadlines move later all the time (the token-loss timer is re-armed by every packet), so a
+   * later deadline keeps the pending setTimeout, which re-schedules itself when it finds the
+   * deadline moved; only an earlier deadline or a cancel touches the timer queue.
+   */
+  function armTimer(name: NodeTimer, at: number | null): void {
+    const t = timers.get(name);
+    if (at === null || closed) {
+      if (t !== undefined) clearTimeout(t.handle);
+      timers.delete(name);
+      return;
+    }
+    if (t !== undefined && t.firesAt <= at) {
+      t.deadline = at;
+      return;
+    }
+    if (t !== undefined) clearTimeout(t.handle);
+    schedule(name, at, at);
+  }
+
+  function schedule(name: NodeTimer, deadline: number, firesAt: number): void {
+    const delay = Math.max(0, Math.ceil(firesAt - clock()));
+    const handle = setTimeout(() => {
+      const t = timers.get(name);
+      if (t === undefined || t.handle !== handle || closed) return;
+      const now = clock();
+      // Not due yet (moved later meanwhile, or this clock is a fraction of a millisecond behind
+      // Node's timer clock): look again at the deadline. Due: fire at no earlier than it.
+      if (t.deadline > now + 1) {
+        schedule(name, t.deadline, t.deadline);
+        return;
       }
-      armDeadline();
-    } finally {
-      flushing = false;
+      timers.delete(name);
+      node.timer(name, Math.max(now, t.deadline));
+      settle();
+    }, delay);
+    timers.set(name, { deadline, handle, firesAt });
+  }
+
+  function carry(a: NodeAction): void {
+    switch (a.kind) {
+      case 'send':
+        udp?.carry(a);
+        break;
+      case 'send-raw':
+        udp?.sendRaw(a.address, a.port, a.bytes);
+        break;
+      case 'timer':
+        armTimer(a.timer, a.at);
+        break;
+      case 'ordering':
+        theCore.orderingReady();
+        break;
+      case 'configuration': {
+        const lines = membershipLines(a.ringId, a.members);
+        const names = a.members.map((id) => nameOf.get(id | 0) ?? procIdToIp(id));
+        log.info({ ringProcId: a.ringId.procId, ringTime: a.ringId.time }, lines.report);
+        log.info({ members: names }, lines.summary);
+        if (a.first) resolveFirstRing(a.ringId);
+        break;
+      }
+      case 'exit':
+        log.error({}, `exiting: ${a.reason}`);
+        resolveExit(a.reason);
+        break;
     }
   }
 
-  const srv = new ClientServer(core, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log }, flush);
+  /** The core's actions, once; true if there were any. */
+  function flushCore(): boolean {
+    if (server === null) return false;
+    let any = false;
+    for (let actions = theCore.drainActions(); actions.length > 0; actions = theCore.drainActions()) {
+      any = true;
+      for (const a of actions) {
+        switch (a.type) {
+          case 'transmit':
+            server.pump(a.conn);
+            break;
+          case 'close':
+            server.close(a.conn, a.flush);
+            break;
+          case 'pause-reading':
+            log.debug({ backlog: theCore.stats.orderingBacklog }, 'not reading clients (ordering queue full, slow reader or groups exchange)');
+            server.pauseReading();
+            break;
+          case 'resume-reading':
+            server.resumeReading();
+            break;
+          case 'ordering-ready':
+            if (orderingScheduled === null && !closed) orderingScheduled = setImmediate(runOrdering);
+            break;
+        }
+      }
+    }
+    return any;
+  }
+
+  /** Carries out what the node and the core asked for, until both are quiet. */
+  function settle(): void {
+    if (settling || closed) return;
+    settling = true;
+    try {
+      let quiet = false;
+      for (let round = 0; round < 1000 && !quiet; round++) {
+        node.drain(clock());
+        const acts = node.takeActions();
+        for (const a of acts) carry(a);
+        const coreDid = flushCore();
+        quiet = acts.length === 0 && !coreDid;
+      }
+      if (!quiet) log.error({}, 'settle: the node and the core did not come to rest after 1000 rounds');
+      armDeadline();
+    } finally {
+      settling = false;
+    }
+  }
+
+  const srv = new ClientServer(theCore, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log }, settle);
   server = srv;
   let listening: ListenInfo;
   try {
@@ -168,11 +310,25 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     await srv.shutdown();
     throw err;
   }
-  ring.start();
-  core.processOrdering(batch);
-  flush();
-  const ringId = ring.ringId!;
-  log.info({ ringProcId: ringId.procId, ringTime: ringId.time }, `Membership id is ( ${ringId.procId}, ${ringId.time})`);
+  try {
+    udp = await UdpEdge.open({
+      config,
+      self,
+      confHash: settings.configHash,
+      log,
+      onDatagram: (channel, bytes) => {
+        if (closed) return;
+        node.datagram(channel, bytes, clock());
+        settle();
+      },
+    });
+  } catch (err) {
+    closed = true;
+    await srv.shutdown();
+    throw err;
+  }
+  node.start(clock());
+  settle();
 
   const describe = (): string => {
     const where = listening.tcp.map((a) => `${a.address}:${a.port}`);
@@ -180,20 +336,28 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     return `${self.name} on ${where.join(', ')}`;
   };
 
+  const edge = udp;
   return {
     settings,
     listening,
-    ringId,
-    get stats() {
-      return core.stats;
+    get ringId() {
+      return node.ordering.ringId;
     },
+    firstRing,
+    exitRequested,
+    get stats() {
+      return theCore.stats;
+    },
+    node,
     describe,
     async close() {
       if (closed) return;
       closed = true;
       if (orderingScheduled !== null) clearImmediate(orderingScheduled);
       if (deadlineTimer !== null) clearTimeout(deadlineTimer);
-      await srv.shutdown();
+      for (const t of timers.values()) clearTimeout(t.handle);
+      timers.clear();
+      await Promise.all([srv.shutdown(), edge.close()]);
     },
   };
 }

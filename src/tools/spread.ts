@@ -10,8 +10,11 @@
  * Exit codes: 0 after SIGTERM/SIGINT or --check; 64 usage; 78 bad configuration (unreadable,
  * invalid, or this host not in it); 69 listening failed (port or socket in use); 70 internal error.
  *
- * Logs (pino, JSON) go to stderr, or to EventLogFile when the configuration sets one. Once
- * the daemon serves clients it prints `spread-ts ready: NAME on ADDR:PORT, /tmp/PORT` to stdout.
+ * Logs (pino, JSON) go to stderr, or to EventLogFile when the configuration sets one. Clients
+ * may connect as soon as the sockets are open; once the first ring is installed (about 1.75 s
+ * after start with the LAN timeouts, as the reference) the daemon prints
+ * `spread-ts ready: NAME on ADDR:PORT, /tmp/PORT` to stdout. Every regular configuration is
+ * logged as `Membership id is ( PROCID, TIME)` and `ring: N members, id PROCID:TIME`.
  */
 import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -32,6 +35,7 @@ import type { EventPriority, SpreadConfig } from '../daemon/config/index.js';
 import { AccessFileError } from '../daemon/core/auth.js';
 import { startDaemon } from '../daemon/daemon.js';
 import type { RunningDaemon } from '../daemon/daemon.js';
+import { UdpEdgeError } from '../daemon/net/udp.js';
 
 export const ExitCode = {
   OK: 0,
@@ -175,6 +179,11 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
       log.error({ code: err.code }, err.message);
       return ExitCode.CONFIG;
     }
+    if (err instanceof UdpEdgeError) {
+      io.stderr(`spread: ${err.message}\n`);
+      log.error({ code: err.code }, err.message);
+      return ExitCode.UNAVAILABLE;
+    }
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       const msg = `unable to listen (${code}): ${err instanceof Error ? err.message : String(err)}`;
@@ -185,13 +194,23 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
     throw err;
   }
 
-  const ready = `spread-ts ready: ${daemon.describe()}`;
-  log.info({ hash: daemon.settings.configHash }, ready);
-  io.stdout(`${ready}\n`);
-  options.onReady?.(daemon);
+  // Ready once the first ring is installed; a stop signal or a monitor's exit may come first.
+  const first = await Promise.race([
+    daemon.firstRing.then(() => 'ring' as const),
+    stop.then(() => 'stop' as const),
+    daemon.exitRequested.then(() => 'exit' as const),
+  ]);
+  if (first === 'ring') {
+    const ready = `spread-ts ready: ${daemon.describe()}`;
+    log.info({ hash: daemon.settings.configHash }, ready);
+    io.stdout(`${ready}\n`);
+    options.onReady?.(daemon);
+  }
 
-  const sig = await stop;
-  log.info({ signal: sig }, 'Spread daemon exiting normally!');
+  const end = first === 'ring'
+    ? await Promise.race([stop.then(() => 'stop' as const), daemon.exitRequested.then(() => 'exit' as const)])
+    : first;
+  log.info({}, end === 'exit' ? 'Spread daemon exiting: instructed by a monitor' : 'Spread daemon exiting normally!');
   await daemon.close();
   return ExitCode.OK;
 }

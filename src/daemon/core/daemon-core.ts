@@ -25,7 +25,7 @@ import type { AuthPolicy } from './auth.js';
 import { buildKill } from './frames.js';
 import type { RingMessage } from './frames.js';
 import { GroupsLayer } from './groups.js';
-import type { Notification } from './groups.js';
+import type { GroupsOutput, Notification } from './groups.js';
 import { parsePrivateGroupStrict } from './names.js';
 import { Fifo } from './ordering.js';
 import type { Ordering } from './ordering.js';
@@ -162,6 +162,10 @@ export class DaemonCore {
   /** Sessions catching up on a deep queue: while any, clients are not read nor messages delivered. */
   private readonly slowReaders = new Set<Conn>();
   private paused = false;
+  /** The groups layer stopped client reading (exchanging state after a merge). */
+  private groupsPaused = false;
+  /** A transitional configuration was delivered and its regular one has not come yet. */
+  private inTransition = false;
   private orderingSignalled = false;
 
   constructor(private readonly options: CoreOptions) {
@@ -190,6 +194,11 @@ export class DaemonCore {
       readingPaused: this.paused,
       slowReaders: this.slowReaders.size,
     };
+  }
+
+  /** The ordering layer has events (or its backlog changed): process it soon. */
+  orderingReady(): void {
+    this.signalOrdering();
   }
 
   /** The groups layer, read-only use (tests, status). */
@@ -320,11 +329,28 @@ export class DaemonCore {
     for (; n < max && this.slowReaders.size === 0; n++) {
       const ev = this.options.ordering.poll();
       if (ev === null) break;
-      if (ev.kind === 'regular') {
-        this.log.debug({ ringProcId: ev.ringId.procId, ringTime: ev.ringId.time }, 'regular membership installed');
-        this.notify(this.groups.installRegular(ev.ringId));
-      } else {
-        this.deliver(ev.message);
+      switch (ev.kind) {
+        case 'transitional':
+          this.log.debug({ transProcId: ev.transId.procId, transTime: ev.transId.time, members: ev.members.length }, 'transitional membership delivered');
+          this.inTransition = true;
+          this.applyGroups(this.groups.transitional({ members: ev.members, id: ev.transId }));
+          break;
+        case 'regular':
+          this.log.debug({ ringProcId: ev.ringId.procId, ringTime: ev.ringId.time, members: ev.members.length }, 'regular membership installed');
+          if (this.inTransition) {
+            this.inTransition = false;
+            this.applyGroups(this.groups.regular({ members: ev.members, ringId: ev.ringId }));
+          } else {
+            // A ring that never changes (the local ring): no transitional configuration precedes it.
+            this.notify(this.groups.installRegular(ev.ringId));
+          }
+          break;
+        case 'groups':
+          this.applyGroups(this.groups.groupsMessage(ev.raw));
+          break;
+        case 'message':
+          this.deliver(ev.message);
+          break;
       }
     }
     this.updateReading();
@@ -439,9 +465,33 @@ export class DaemonCore {
     this.updateReading();
   }
 
-  /** Clients are read unless the ordering backlog is at the water mark or a slow reader drains. */
+  /** Notices to local members, then the groups layer's actions for the ordering layer and the client edge. */
+  private applyGroups(out: GroupsOutput): void {
+    this.notify(out.notifications);
+    const ordering = this.options.ordering;
+    for (const a of out.actions) {
+      switch (a.kind) {
+        case 'submit':
+          if (ordering.submitGroups !== undefined) ordering.submitGroups(a.message);
+          else this.log.error({}, 'the ordering layer cannot carry GROUPS messages');
+          break;
+        case 'down-queue':
+          ordering.setDownQueue?.(a.queue);
+          break;
+        case 'client-reading':
+          this.groupsPaused = a.paused;
+          break;
+        case 'delivery':
+          ordering.setDeliveryLevel?.(a.level);
+          break;
+      }
+    }
+    this.updateReading();
+  }
+
+  /** Clients are read unless the ordering backlog is at the water mark, a slow reader drains, or the groups layer exchanges state. */
   private updateReading(): void {
-    const pause = this.options.ordering.backlog >= this.waterMark || this.slowReaders.size > 0;
+    const pause = this.options.ordering.backlog >= this.waterMark || this.slowReaders.size > 0 || this.groupsPaused;
     if (pause === this.paused) return;
     this.paused = pause;
     this.actions.push({ type: pause ? 'pause-reading' : 'resume-reading' });
@@ -451,7 +501,8 @@ export class DaemonCore {
     conn.stallDeadline = null;
     if (!this.slowReaders.delete(conn)) return;
     this.updateReading();
-    if (this.slowReaders.size === 0 && this.options.ordering.backlog > 0) this.signalOrdering();
+    // Ordered events may be waiting (a ring delivers whether or not messages are still queued).
+    if (this.slowReaders.size === 0) this.signalOrdering();
   }
 
   private signalOrdering(): void {

@@ -3,17 +3,27 @@
  * back, in the one agreed order every daemon of the ring sees, from poll(). Ring membership
  * changes come back through poll() too, in order with the messages.
  *
- * This issue implements the single-daemon LocalRing. The token ring of a later issue
- * implements the same interface and adds its own inputs (datagrams, timers) on the side.
+ * Two implementations: the single-daemon LocalRing below (unit tests and tools), and the
+ * token ring with membership (src/daemon/node/ring-ordering.ts), which adds the groups layer's
+ * controls (GROUPS messages, down queue, delivery threshold) and its own inputs on the side.
  */
 import type { RingMessage } from './frames.js';
+import type { DeliveryLevel } from './groups.js';
 import type { RingId } from './types.js';
 
 export type OrderingEvent =
+  /**
+   * The transitional configuration of the ring being left (Memb_transitional): the daemons that
+   * go on together, configuration order, and the transitional membership id. The messages that
+   * follow it up to the next `regular` belong to the old ring.
+   */
+  | { readonly kind: 'transitional'; readonly transId: RingId; readonly members: readonly number[] }
   /** A regular ring configuration was installed. `members` are proc ids in ring order. */
   | { readonly kind: 'regular'; readonly ringId: RingId; readonly members: readonly number[] }
   /** A message, in agreed order. */
-  | { readonly kind: 'message'; readonly message: RingMessage };
+  | { readonly kind: 'message'; readonly message: RingMessage }
+  /** A GROUPS message (the groups layer's state exchange): the whole message in its sender's byte order. */
+  | { readonly kind: 'groups'; readonly raw: Uint8Array };
 
 export interface Ordering {
   /** The current regular ring id; null until the first ring is formed. */
@@ -24,6 +34,12 @@ export interface Ordering {
   submit(message: RingMessage): void;
   /** The next ordered event, or null when there is none right now. */
   poll(): OrderingEvent | null;
+  /** The groups layer's GROUPS message, on the GROUPS down queue (rings with membership only). */
+  submitGroups?(message: RingMessage): void;
+  /** Prot_set_down_queue: which queue the ring takes new messages from. */
+  setDownQueue?(queue: 'normal' | 'groups'): void;
+  /** Prot_set_delivery_threshold as the groups layer sets it. */
+  setDeliveryLevel?(level: DeliveryLevel): void;
 }
 
 /** A FIFO with O(1) push/shift that compacts itself. */

@@ -144,6 +144,10 @@ export interface RingStats {
   hurrySent: number;
   hurryReceived: number;
   messagesDelivered: number;
+  /** Deliver_packet calls (GlobalStatus.packet_delivered). */
+  packetsDelivered: number;
+  /** Hurried tokens: sent by the leader's hurry timer, or processed with RETRANS > 0 by a member (GlobalStatus.token_hurry). */
+  tokenHurryStatus: number;
   rtrRequested: number;
 }
 
@@ -230,7 +234,7 @@ export class RingEngine {
     packetsReceived: 0, packetsDuplicate: 0, packetsSent: 0, retransUnicast: 0, retransSegment: 0,
     retransBroadcast: 0, relayed: 0, malformed: 0, wrongHash: 0, unknownSender: 0, tokensProcessed: 0,
     tokensSwallowed: 0, tokenRetransmits: 0, tokenHurries: 0, tokenHolds: 0, seqWrapSwallowed: 0, hurrySent: 0,
-    hurryReceived: 0, messagesDelivered: 0, rtrRequested: 0,
+    hurryReceived: 0, messagesDelivered: 0, packetsDelivered: 0, tokenHurryStatus: 0, rtrRequested: 0,
   };
 
   constructor(settings: RingSettings) {
@@ -886,6 +890,7 @@ export class RingEngine {
         this.justInstalled = false;
         last.aru = this.lastDiscardedV;
       }
+      if (getRetrans(t.type) > 0) this.stats.tokenHurryStatus++;
     }
     this.processToken(t, rtr, now);
   }
@@ -1163,6 +1168,7 @@ export class RingEngine {
     const firstLen = i16le(b, 36 + 2);
     const dataLen = b.length - HEADER;
     p.exist[slot] = Exist.DELIVERED;
+    this.stats.packetsDelivered++;
 
     const chain = this.up[type & RELIABLE && firstIndex === -1 ? topo.numProcs : procIndex]!;
     const index = firstIndex < 0 ? -firstIndex : firstIndex;
@@ -1239,6 +1245,7 @@ export class RingEngine {
       t.type = setRetrans(t.type, getRetrans(t.type) + 1);
       this.arm('hurry', now + this.settings.hurryTimeout);
       this.stats.tokenHurries++;
+      this.stats.tokenHurryStatus++;
     }
     t.transmitterId = topo.myId;
     t.confHash = this.settings.confHash;
