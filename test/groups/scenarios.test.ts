@@ -1,5 +1,5 @@
 /**
- * Ring changes through the groups layer, several daemons at once (docs/SPEC-groups.md):
+ * Ring changes through the groups layer, several daemons at once (SPEC.md Part VII):
  * partition, pure merge, a merge that also loses a daemon, joins and leaves while a group is
  * changed, and cascades (a new transitional configuration while gathering).
  */

@@ -2,7 +2,7 @@
  * Replays one daemon of a reference capture through the membership machine and compares every
  * membership datagram it sends (ALIVE, JOIN, REFER, FORM1, FORM2, the first regular token)
  * with what the reference daemon sent: same order, same destination, same bytes outside the
- * ranges the reference leaves uninitialised (SPEC-daemon-wire §13), about the same time.
+ * ranges the reference leaves uninitialised (SPEC.md Part IV §13), about the same time.
  *
  * Inputs are the captured datagrams addressed to that daemon (unicast to it, or broadcast on its
  * segment by another daemon), fed at their capture times, after the monitor-partition filter.

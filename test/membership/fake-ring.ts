@@ -1,6 +1,6 @@
 /**
  * A small operational ring that implements RingPort for the membership tests: the token
- * protocol of the reference reduced to what membership depends on (docs/SPEC-membership.md §10).
+ * protocol of the reference reduced to what membership depends on (SPEC.md Part VI §10).
  *
  * - Tokens and data packets are real wire datagrams (src/wire/daemon codecs); a data packet
  *   carries one whole message (first fragment index −1) whose bytes are the test's payload.

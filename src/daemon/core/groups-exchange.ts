@@ -1,6 +1,6 @@
 /**
  * GROUPS messages: the group state a synced set's representative sends after a merge
- * (docs/SPEC-groups.md §4). The byte layout is the wire codec's (src/wire/daemon/groups.ts);
+ * (SPEC.md Part VII §4). The byte layout is the wire codec's (src/wire/daemon/groups.ts);
  * this module decides what goes into which buffer and in which order they are sent.
  *
  * Buffers are built first to last over the group list (name order): the first one carries the

@@ -1,5 +1,5 @@
 /**
- * The membership notices of a changed group (docs/SPEC-groups.md §6–§7):
+ * The membership notices of a changed group (SPEC.md Part VII §6–§7):
  *
  *   heavyweight = header(REG_MEMB_MESS|CAUSED_BY_NETWORK, group, num_groups = all members)
  *                 members body

@@ -1,5 +1,5 @@
 /**
- * The groups layer's data model and the orders it is kept in (docs/SPEC-groups.md §1).
+ * The groups layer's data model and the orders it is kept in (SPEC.md Part VII §1).
  *
  *   group         = name, group id, changed flag, daemon entries (configuration order),
  *                   local members (mailbox order)

@@ -1,7 +1,7 @@
 /**
  * The groups layer: which private groups are members of which groups, at every daemon of the
  * ring, the membership notices local members get, and the state exchange after ring changes
- * (PROTOCOL-NOTES D.1–D.5, docs/SPEC-groups.md).
+ * (PROTOCOL-NOTES D.1–D.5, SPEC.md Part VII).
  *
  * Pure: events in (ordered JOIN / LEAVE / KILL / GROUPS messages, transitional and regular
  * configurations), outputs back (notices for local members, GROUPS messages to order, and

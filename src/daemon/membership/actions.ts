@@ -1,5 +1,5 @@
 /**
- * What the membership machine asks its edge to do (docs/SPEC-membership.md §10). Like the ring
+ * What the membership machine asks its edge to do (SPEC.md Part VI §10). Like the ring
  * engine, the machine never touches sockets or clocks: every input queues actions, taken with
  * `takeActions()` and carried out in order.
  *

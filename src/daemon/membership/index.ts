@@ -1,5 +1,5 @@
 /**
- * The daemon membership protocol (docs/SPEC-membership.md): a sans-I/O state machine that
+ * The daemon membership protocol (SPEC.md Part VI): a sans-I/O state machine that
  * forms rings with the reference daemons, and the RingPort it needs from the ring engine.
  */
 export { Membership, MembState, membStateName, type MembershipStatus } from './membership.js';

@@ -1,6 +1,6 @@
 /**
  * The daemon membership protocol of Spread 4.4 (Totem/Spread style) as a sans-I/O state machine
- * (docs/SPEC-membership.md).
+ * (SPEC.md Part VI).
  *
  *   inputs   start(now)                           Memb_init: an immediate token loss
  *            handleDatagram(channel, bytes, now)  ALIVE / JOIN / REFER / foreign data packets /
@@ -115,7 +115,7 @@ export class Membership {
   private readonly wallClock: (now: number) => number;
   private readonly port: RingPort;
 
-  // The reference's variables (docs/SPEC-membership.md §2).
+  // The reference's variables (SPEC.md Part VI §2).
   private state: MembState = MembState.OP;
   private tokenAlive = false;
   /** Membership: current ring members in ring order. */

@@ -1,7 +1,7 @@
 /**
  * The member and representative lists of the gather phase (F_members, F_reps,
  * Potential_reps) and the reference's rules for them: insertion with one representative per
- * segment where possible, "smallest" choices and sorting (docs/SPEC-membership.md §5).
+ * segment where possible, "smallest" choices and sorting (SPEC.md Part VI §5).
  *
  * The sorts are the reference's selection sort with swap-with-last removal, so that ties (two
  * SEG_REPs of one segment) come out in exactly the reference's order.

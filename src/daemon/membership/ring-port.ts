@@ -1,6 +1,6 @@
 /**
  * RingPort: what the membership machine needs from the operational ring (the RingEngine),
- * and nothing more (docs/SPEC-membership.md §10, §15). test/membership/fake-ring.ts implements
+ * and nothing more (SPEC.md Part VI §10, §15). test/membership/fake-ring.ts implements
  * it for the tests.
  *
  * Names are the engine's: RingEngine implements this interface as it stands (highestSeq,

@@ -1,6 +1,6 @@
 /**
  * Static settings of the membership machine and how they follow from spread.conf
- * (docs/SPEC-membership.md §3).
+ * (SPEC.md Part VI §3).
  */
 import { configHash, effectiveTimeouts, type MembershipTimeouts, type SpreadConfig } from '../config/index.js';
 import type { RingSegmentSpec } from '../ring/topology.js';

@@ -1,6 +1,6 @@
 /**
  * The cheap checks of the reference's receive path that need no protocol state
- * (network.c Net_recv / Net_recv_token; PROTOCOL-NOTES B.2, B.6.1; SPEC-daemon-wire §8–§9),
+ * (network.c Net_recv / Net_recv_token; PROTOCOL-NOTES B.2, B.6.1; SPEC.md Part IV §8–§9),
  * in the reference's order. Pure: the UDP edge counts and logs, the simulator can reuse it.
  *
  *   data channel (packet_header)           token channel (token_header)

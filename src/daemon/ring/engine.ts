@@ -457,7 +457,7 @@ export class RingEngine {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Membership's side of the ring (RingPort, SPEC-membership §11): Read_form2, EVS, backoff.
+  // Membership's side of the ring (RingPort, SPEC.md Part VI §11): Read_form2, EVS, backoff.
 
   /**
    * Before the first ring: the network membership is `members` (me alone) with ring id `ringId`

@@ -1,5 +1,5 @@
 /**
- * Data packets: fragments of ring messages, possibly several per packet (SPEC-daemon-wire §6).
+ * Data packets: fragments of ring messages, possibly several per packet (SPEC.md Part IV §6).
  *
  *   data_packet = packet_header body                  packet_header.type has a service bit
  *   body        = frag0 ( pad fragment_header frag )*   data_len bytes in all

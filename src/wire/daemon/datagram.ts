@@ -1,5 +1,5 @@
 /**
- * Whole daemon datagrams: classify, decode, re-encode (SPEC-daemon-wire §4–§12).
+ * Whole daemon datagrams: classify, decode, re-encode (SPEC.md Part IV §4–§12).
  *
  *   data channel  (segment port):    packet_header body   length = 40 + data_len, data_len <= 1432
  *   token channel (segment port + 1): token_header body   length = 40 + rtr_len,  rtr_len <= 65467

@@ -1,5 +1,5 @@
 /**
- * FORM1 / FORM2 tokens on the token channel (SPEC-daemon-wire §12).
+ * FORM1 / FORM2 tokens on the token channel (SPEC.md Part IV §12).
  *
  *   form1        = token_header members_info reps_info rings          rtr_len = 720 + rings
  *   form2        = token_header members_info new_ring_id:memb_id rings rtr_len = 524 + rings

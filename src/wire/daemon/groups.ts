@@ -1,6 +1,6 @@
 /**
  * The GROUPS message: a daemon-generated ring message carrying group state after a
- * membership change (SPEC-daemon-wire §14). It travels as an ordinary message (48-byte
+ * membership change (SPEC.md Part IV §14). It travels as an ordinary message (48-byte
  * message header + body) inside data packets, fragmented like any other.
  *
  *   groups_message = header body

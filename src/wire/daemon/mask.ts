@@ -1,5 +1,5 @@
 /**
- * Bytes the reference sends without giving them a value (SPEC-daemon-wire §13).
+ * Bytes the reference sends without giving them a value (SPEC.md Part IV §13).
  *
  * The decoder keeps such bytes (header fields it never sets, alignment pads, stale array
  * slots) so that re-encoding is exact. For comparisons between our own "clean" encoding

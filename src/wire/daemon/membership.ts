@@ -1,5 +1,5 @@
 /**
- * Membership packets on the data channel (SPEC-daemon-wire §7).
+ * Membership packets on the data channel (SPEC.md Part IV §7).
  *
  *   alive = packet_header members                    data_len = 4 + 4·num_members
  *   join  = packet_header members reps               data_len = 4 + 4·m + 4 + 8·r

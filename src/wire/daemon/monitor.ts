@@ -1,5 +1,5 @@
 /**
- * spmonitor ⇄ daemon packets on the data channel (SPEC-daemon-wire §11).
+ * spmonitor ⇄ daemon packets on the data channel (SPEC.md Part IV §11).
  *
  *   status_request = packet_header                      seq = monitor's reply port, data_len 0
  *   status_reply   = packet_header status               data_len 96 (sent to the monitor)

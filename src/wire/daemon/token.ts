@@ -1,5 +1,5 @@
 /**
- * Regular tokens on the token channel (SPEC-daemon-wire §9–§10).
+ * Regular tokens on the token channel (SPEC.md Part IV §9–§10).
  *
  *   token    = token_header rtr*                   rtr_len = total bytes of the records
  *   rtr      = memb_id proc_id:i32 seg_index:i16 num_seq:i16 num_seq × seq:i32     (16 + 4·n)
