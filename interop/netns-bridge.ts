@@ -15,6 +15,9 @@
  * share a port also need a private /tmp for their unix socket /tmp/<port>, see
  * `privateTmpWrap`.
  */
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
@@ -187,7 +190,27 @@ export function netnsExecPrefix(namespace: string): string[] {
  * next, so the spawned pid is the daemon's.
  */
 export function privateTmpWrap(namespace: string): string[] {
-  return [...netnsExecPrefix(namespace), 'sh', '-c', 'mount -t tmpfs -o mode=1777 spts-tmp /tmp && exec "$@"', 'sh'];
+  return [...netnsExecPrefix(namespace), 'sh', '-c', privateTmpScript(keptUnderTmp()), 'sh'];
+}
+
+/**
+ * The shell step that gives a process an empty /tmp. Paths under /tmp that it still needs (the
+ * project itself, when it was cloned there) are bound back from the host's /tmp, which is kept
+ * reachable at /mnt inside this private mount namespace first.
+ */
+export function privateTmpScript(keep: readonly string[]): string {
+  const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const binds = keep.map((p) => `mkdir -p ${quote(p)} && mount --bind ${quote(`/mnt${p.slice('/tmp'.length)}`)} ${quote(p)}`);
+  const steps = keep.length > 0 ? ['mount --bind /tmp /mnt', 'mount -t tmpfs -o mode=1777 spts-tmp /tmp', ...binds] : ['mount -t tmpfs -o mode=1777 spts-tmp /tmp'];
+  return `${steps.join(' && ')} && exec "$@"`;
+}
+
+/** The project root (the folder with package.json above this module), if it lies under /tmp. */
+function keptUnderTmp(): string[] {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 10 && !existsSync(join(dir, 'package.json')); i++) dir = dirname(dir);
+  const root = realpathSync(dir);
+  return root === '/tmp' || root.startsWith('/tmp/') ? [root] : [];
 }
 
 /**
