@@ -1,5 +1,6 @@
 /**
- * Mixed rings: our daemons and the C reference in every arrangement of two and three daemons
+ * Mixed rings: our daemons and the C reference in every arrangement of two and three daemons,
+ * and ORORO (five daemons)
  * (O = ours, R = the reference, in configuration order), on loopback segments:
  *
  *   formation  the same ring id everywhere
@@ -36,7 +37,7 @@ if (enabled && !netns.ok) console.log(`SKIP: rings: mixed rings in network names
 const loss = enabled ? lossSupport() : { ok: false as const, reason: 'SPREAD_REF not set' };
 if (enabled && !loss.ok) console.log(`SKIP: rings: mixed rings with datagram loss: ${loss.reason}`);
 
-const ARRANGEMENTS = ['OR', 'RO', 'RRO', 'ROR', 'ORR', 'OOR', 'ROO', 'ORO'] as const;
+const ARRANGEMENTS = ['OR', 'RO', 'RRO', 'ROR', 'ORR', 'OOR', 'ROO', 'ORO', 'ORORO'] as const;
 const impls = (label: string): Impl[] => [...label].map((c) => (c === 'O' ? 'ours' : 'reference'));
 const VICTIM = 1;
 
