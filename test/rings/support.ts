@@ -438,34 +438,26 @@ export async function scenarioFlooder(ring: Ring, spflooder: string, writer: num
 }
 
 /**
- * The reference spmonitor asks node `target` for its status (menu 0, the daemon's name); the
- * report must show the version, OP / GOP and the ring of N with its leader.
+ * Runs the reference spmonitor on the ring's configuration as daemon `asNode`, waits for its
+ * prompt, hands it to `body`, and always kills it and removes its files.
  */
-export async function scenarioMonitor(ring: Ring, spmonitor: string, target: number): Promise<string> {
+async function withSpmonitor<T>(
+  ring: Ring,
+  spmonitor: string,
+  asNode: string,
+  extraArgs: readonly string[],
+  timeoutMs: number,
+  body: (m: ReturnType<typeof runTool>) => Promise<T>,
+): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'spts-monitor-'));
   try {
     const conf = join(dir, 'spread.conf');
     writeFileSync(conf, ring.topology.confText);
     const port = await freePort();
-    const name = ring.nodes[target]!.name;
-    const m = runTool('stdbuf', ['-oL', spmonitor, '-c', conf, '-n', name, '-p', String(port), '-t', '1'], 30_000);
+    const m = runTool('stdbuf', ['-oL', spmonitor, '-c', conf, '-n', asNode, '-p', String(port), ...extraArgs], timeoutMs);
     try {
       await waitFor(() => m.output().includes('Monitor>'), 10_000, () => `spmonitor did not start: ${m.output().slice(-2000)}`);
-      m.child.stdin?.write(`0\n${name}\n\n`);
-      const n = ring.nodes.filter((x) => x.alive).length;
-      const leader = ring.nodes.find((x) => x.alive)!.name;
-      const status = `Status at ${name} V 4.04. 0 (state 1, gstate 1)`;
-      const memb = `Membership  :  ${n}  procs in ${n} segments, leader is ${leader},`;
-      await waitFor(
-        () => m.output().includes(status) && m.output().includes(memb),
-        10_000,
-        () => `spmonitor: no "${status}" / "${memb}" report:\n${m.output().split('\n').filter((l) => !l.startsWith('|')).join('\n').slice(-3000)}`,
-      );
-      m.child.stdin?.write('9\n');
-      await Promise.race([m.done, sleep(2000)]);
-      const out = m.output();
-      const i = out.lastIndexOf(status);
-      return out.slice(i, out.indexOf('==========', i));
+      return await body(m);
     } finally {
       if (m.child.exitCode === null && m.child.pid !== undefined) {
         try {
@@ -478,6 +470,31 @@ export async function scenarioMonitor(ring: Ring, spmonitor: string, target: num
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The reference spmonitor asks node `target` for its status (menu 0, the daemon's name); the
+ * report must show the version, OP / GOP and the ring of N with its leader.
+ */
+export async function scenarioMonitor(ring: Ring, spmonitor: string, target: number): Promise<string> {
+  const name = ring.nodes[target]!.name;
+  return withSpmonitor(ring, spmonitor, name, ['-t', '1'], 30_000, async (m) => {
+    m.child.stdin?.write(`0\n${name}\n\n`);
+    const n = ring.nodes.filter((x) => x.alive).length;
+    const leader = ring.nodes.find((x) => x.alive)!.name;
+    const status = `Status at ${name} V 4.04. 0 (state 1, gstate 1)`;
+    const memb = `Membership  :  ${n}  procs in ${n} segments, leader is ${leader},`;
+    await waitFor(
+      () => m.output().includes(status) && m.output().includes(memb),
+      10_000,
+      () => `spmonitor: no "${status}" / "${memb}" report:\n${m.output().split('\n').filter((l) => !l.startsWith('|')).join('\n').slice(-3000)}`,
+    );
+    m.child.stdin?.write('9\n');
+    await Promise.race([m.done, sleep(2000)]);
+    const out = m.output();
+    const i = out.lastIndexOf(status);
+    return out.slice(i, out.indexOf('==========', i));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -549,78 +566,42 @@ export async function waitForRings(ring: Ring, groups: readonly (readonly number
  * configuration.
  */
 export async function scenarioPartition(ring: Ring, spmonitor: string, alone: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'spts-monitor-'));
-  try {
-    const conf = join(dir, 'spread.conf');
-    writeFileSync(conf, ring.topology.confText);
-    const port = await freePort();
-    const m = runTool('stdbuf', ['-oL', spmonitor, '-c', conf, '-n', ring.nodes[0]!.name, '-p', String(port)], 60_000);
-    try {
-      await waitFor(() => m.output().includes('Monitor>'), 10_000, () => `spmonitor did not start: ${m.output().slice(-2000)}`);
-      const others = ring.nodes.filter((n) => n.index !== alone).map((n) => n.index);
-      const side = ring.probes.filter((p) => p.node !== alone);
-      const base = side.map((p) => p.memberships().length);
-      const components = ring.nodes.map((n) => (n.index === alone ? '1' : '0')).join('\n');
-      // The monitor reads its menu with select() on stdin but the partition with fgets(): a
-      // command buffered together with the partition's numbers would never be seen.
-      m.child.stdin?.write(`1\n${components}\n`);
-      await waitFor(() => m.output().includes('Partition Map:'), 10_000, () => `spmonitor: no partition map:\n${m.output().slice(-1500)}`);
-      await sleep(200);
-      m.child.stdin?.write('2\n');
-      await waitForRings(ring, [others, [alone]], 30_000);
-      await waitFor(
-        () => side.every((p) => (p.lastView() as { members?: string[] } | undefined)?.members?.length === side.length),
-        15_000,
-        () => `partition: views ${side.map((p) => `${p.privateGroup}: ${p.memberships().slice(-3).join(' | ')}`).join('\n')}`,
-      );
-      await sleep(200);
-      expectSameLines('partition', side.map((p, i) => ({ label: p.privateGroup, lines: p.memberships().slice(base[i]!) })));
-      m.child.stdin?.write('4\n');
-      await waitForRings(ring, [ring.nodes.map((n) => n.index)], 40_000);
-      m.child.stdin?.write('9\n');
-      await Promise.race([m.done, sleep(2000)]);
-    } finally {
-      if (m.child.exitCode === null && m.child.pid !== undefined) {
-        try {
-          process.kill(m.child.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withSpmonitor(ring, spmonitor, ring.nodes[0]!.name, [], 60_000, async (m) => {
+    const others = ring.nodes.filter((n) => n.index !== alone).map((n) => n.index);
+    const side = ring.probes.filter((p) => p.node !== alone);
+    const base = side.map((p) => p.memberships().length);
+    const components = ring.nodes.map((n) => (n.index === alone ? '1' : '0')).join('\n');
+    // The monitor reads its menu with select() on stdin but the partition with fgets(): a
+    // command buffered together with the partition's numbers would never be seen.
+    m.child.stdin?.write(`1\n${components}\n`);
+    await waitFor(() => m.output().includes('Partition Map:'), 10_000, () => `spmonitor: no partition map:\n${m.output().slice(-1500)}`);
+    await sleep(200);
+    m.child.stdin?.write('2\n');
+    await waitForRings(ring, [others, [alone]], 30_000);
+    await waitFor(
+      () => side.every((p) => (p.lastView() as { members?: string[] } | undefined)?.members?.length === side.length),
+      15_000,
+      () => `partition: views ${side.map((p) => `${p.privateGroup}: ${p.memberships().slice(-3).join(' | ')}`).join('\n')}`,
+    );
+    await sleep(200);
+    expectSameLines('partition', side.map((p, i) => ({ label: p.privateGroup, lines: p.memberships().slice(base[i]!) })));
+    m.child.stdin?.write('4\n');
+    await waitForRings(ring, [ring.nodes.map((n) => n.index)], 40_000);
+    m.child.stdin?.write('9\n');
+    await Promise.race([m.done, sleep(2000)]);
+  });
 }
 
 /** The reference spmonitor's "Terminate Spread Daemons" for node `victim`: the daemon exits (exit code 0). */
 export async function scenarioTerminate(ring: Ring, spmonitor: string, victim: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'spts-monitor-'));
-  try {
-    const conf = join(dir, 'spread.conf');
-    writeFileSync(conf, ring.topology.confText);
-    const port = await freePort();
-    const m = runTool('stdbuf', ['-oL', spmonitor, '-c', conf, '-n', ring.nodes[0]!.name, '-p', String(port)], 30_000);
-    try {
-      await waitFor(() => m.output().includes('Monitor>'), 10_000, () => `spmonitor did not start: ${m.output().slice(-2000)}`);
-      const n = ring.nodes[victim]!;
-      m.child.stdin?.write(`8\n${n.name}\n\n`);
-      const info = await Promise.race([n.handle.exited, sleep(10_000).then(() => null)]);
-      if (info === null) throw new Error(`terminate: ${n.name} (${n.impl}) still running:\n${ring.logTails(10)}`);
-      n.alive = false;
-      if (n.impl === 'ours' && info.code !== 0) throw new Error(`terminate: ${n.name} exited with ${JSON.stringify(info)}`);
-      m.child.stdin?.write('9\n');
-      await Promise.race([m.done, sleep(2000)]);
-    } finally {
-      if (m.child.exitCode === null && m.child.pid !== undefined) {
-        try {
-          process.kill(m.child.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withSpmonitor(ring, spmonitor, ring.nodes[0]!.name, [], 30_000, async (m) => {
+    const n = ring.nodes[victim]!;
+    m.child.stdin?.write(`8\n${n.name}\n\n`);
+    const info = await Promise.race([n.handle.exited, sleep(10_000).then(() => null)]);
+    if (info === null) throw new Error(`terminate: ${n.name} (${n.impl}) still running:\n${ring.logTails(10)}`);
+    n.alive = false;
+    if (n.impl === 'ours' && info.code !== 0) throw new Error(`terminate: ${n.name} exited with ${JSON.stringify(info)}`);
+    m.child.stdin?.write('9\n');
+    await Promise.race([m.done, sleep(2000)]);
+  });
 }
