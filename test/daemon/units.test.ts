@@ -52,8 +52,8 @@ describe('ClientMessageReader', () => {
   it('gives the parsed view: type without marker, sender, groups, service class', () => {
     const reader = new ClientMessageReader('alice', 'localhost');
     const [r] = reader.push(frames[1]!);
-    expect(r!.kind).toBe('message');
-    if (r!.kind !== 'message') return;
+    expect(r?.kind).toBe('message');
+    if (r?.kind !== 'message') return;
     expect(r.message).toMatchObject({ type: T.AGREED, sender: ALICE, groups: ['g', 'h'], dataLen: 5, service: 'agreed' });
   });
 
