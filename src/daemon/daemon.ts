@@ -23,7 +23,7 @@ import type { AuthPolicy } from './core/auth.js';
 import { DaemonCore, silentLog } from './core/daemon-core.js';
 import type { CoreLog, CoreStats } from './core/daemon-core.js';
 import { procIdToIp } from './core/types.js';
-import type { RingId } from './core/types.js';
+import type { RingId } from '../wire/daemon/header.js';
 import { ClientServer } from './net/client-server.js';
 import type { ListenInfo } from './net/client-server.js';
 import { UdpEdge } from './net/udp.js';

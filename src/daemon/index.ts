@@ -20,4 +20,5 @@ export { ClientMessageReader, HeaderViolation, MAX_CLIENT_BODY, validateClientHe
 export { AUTH_METHODS, AccessFileError, authenticate, authenticateLegacy, ipAllowed, offeredMethods, parseAccessIp } from './core/auth.js';
 export type { AuthPolicy, IpRule } from './core/auth.js';
 export { clientAddressValue, ipToProcId, procIdToIp } from './core/types.js';
-export type { DaemonRef, GroupId, RingId } from './core/types.js';
+export type { DaemonRef, GroupId } from './core/types.js';
+export type { RingId } from '../wire/daemon/header.js';

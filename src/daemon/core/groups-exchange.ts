@@ -15,7 +15,7 @@ import { ServiceType } from '../../wire/client/index.js';
 import { decodeGroupsMessage, encodeGroupsMessage, type GroupsEntry, type GroupsMessage } from '../../wire/daemon/index.js';
 import { ServiceClass, type RingMessage } from './frames.js';
 import type { GroupRecord } from './groups-model.js';
-import type { RingId } from './types.js';
+import type { RingId } from '../../wire/daemon/header.js';
 
 /** Largest GROUPS message body (the reference's GROUPS_BUF_SIZE). */
 export const GROUPS_BUF_SIZE = 100000;

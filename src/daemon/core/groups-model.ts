@@ -8,7 +8,8 @@
  *
  * Pure data and comparisons; the state machine is in groups.ts.
  */
-import type { DaemonRef, GroupId, RingId } from './types.js';
+import type { RingId } from '../../wire/daemon/header.js';
+import type { DaemonRef, GroupId } from './types.js';
 
 /** The memb id of a partitioned daemon entry. Only the proc id is tested (-1 is never a real IP). */
 export const UNKNOWN_MEMB_ID: RingId = Object.freeze({ procId: -1, time: -1 });

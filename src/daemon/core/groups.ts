@@ -30,7 +30,8 @@ import {
   sameRingId, UNKNOWN_MEMB_ID, type DaemonEntry, type GroupRecord,
 } from './groups-model.js';
 import { parsePrivateGroupStrict } from './names.js';
-import type { DaemonRef, GroupId, RingId } from './types.js';
+import type { RingId } from '../../wire/daemon/header.js';
+import type { DaemonRef, GroupId } from './types.js';
 
 export { compareNames } from './groups-model.js';
 

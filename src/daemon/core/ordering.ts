@@ -9,7 +9,7 @@
  */
 import type { RingMessage } from './frames.js';
 import type { DeliveryLevel } from './groups.js';
-import type { RingId } from './types.js';
+import type { RingId } from '../../wire/daemon/header.js';
 
 export type OrderingEvent =
   /**

@@ -30,7 +30,7 @@ import { acceleratedRingAtStart, configHash, effectiveTimeouts, isWideNetwork } 
 import type { SpreadConfig } from '../config/index.js';
 import type { CoreLog } from '../core/daemon-core.js';
 import { silentLog } from '../core/daemon-core.js';
-import type { RingId } from '../core/types.js';
+import type { RingId } from '../../wire/daemon/header.js';
 import { Membership, membershipSettingsFromConfig, membStateName } from '../membership/index.js';
 import type { MembershipAction, MembershipTimer } from '../membership/index.js';
 import type { RingAction, RingTimer, SendAction } from '../ring/actions.js';

@@ -23,7 +23,7 @@ import { ringMessageFromFrame } from '../core/frames.js';
 import type { DeliveryLevel } from '../core/groups.js';
 import { Fifo } from '../core/ordering.js';
 import type { Ordering, OrderingEvent } from '../core/ordering.js';
-import type { RingId } from '../core/types.js';
+import type { RingId } from '../../wire/daemon/header.js';
 import type { CoreLog } from '../core/daemon-core.js';
 import { silentLog } from '../core/daemon-core.js';
 import type { DeliverAction } from '../ring/actions.js';
