@@ -133,7 +133,6 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     ordering: node.ordering,
     authPolicy: { allowed: settings.allowedAuthMethods, required: settings.requiredAuthMethods, ipRules },
     maxSessionMessages: settings.maxSessionMessages,
-    now: clock,
     log,
   });
   core = theCore;
@@ -157,14 +156,14 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   const runOrdering = (): void => {
     orderingScheduled = null;
     if (closed) return;
-    theCore.processOrdering(batch);
+    theCore.processOrdering(clock(), batch);
     settle();
   };
 
   const onDeadline = (): void => {
     deadlineTimer = null;
     deadlineAt = null;
-    theCore.checkDeadlines();
+    theCore.checkDeadlines(clock());
     settle();
   };
 
@@ -254,10 +253,10 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   function flushCore(): boolean {
     if (server === null) return false;
     let any = false;
-    for (let actions = theCore.drainActions(); actions.length > 0; actions = theCore.drainActions()) {
+    for (let actions = theCore.takeActions(); actions.length > 0; actions = theCore.takeActions()) {
       any = true;
       for (const a of actions) {
-        switch (a.type) {
+        switch (a.kind) {
           case 'transmit':
             server.pump(a.conn);
             break;
@@ -300,7 +299,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     }
   }
 
-  const srv = new ClientServer(theCore, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log }, settle);
+  const srv = new ClientServer(theCore, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log, now: clock }, settle);
   server = srv;
   let listening: ListenInfo;
   try {

@@ -30,6 +30,7 @@ import {
   sameRingId, UNKNOWN_MEMB_ID, type DaemonEntry, type GroupRecord,
 } from './groups-model.js';
 import { parsePrivateGroupStrict } from './names.js';
+import type { DeliveryLevel, DownQueueName } from './ordering.js';
 import type { RingId } from '../../wire/daemon/header.js';
 import type { DaemonRef, GroupId } from './types.js';
 
@@ -79,19 +80,11 @@ export interface RegularConfiguration {
   readonly ringId: RingId;
 }
 
-/**
- * What the groups layer lets the ordering layer deliver (the reference's delivery threshold as
- * far as the groups layer sets it): 'all' in GOP/GTRANS, 'agreed' while gathering (no RELIABLE
- * fast path: every message in ring order). Membership blocks delivery on its own during ring
- * changes; the groups layer never sets 'block'.
- */
-export type DeliveryLevel = 'all' | 'agreed';
-
 export type GroupsAction =
   /** Order this GROUPS message (after any earlier one), on the GROUPS queue, with `message.service`. */
   | { readonly kind: 'submit'; readonly message: RingMessage }
   /** Take new messages from this queue: 'groups' while gathering, 'normal' otherwise (Prot_set_down_queue). */
-  | { readonly kind: 'down-queue'; readonly queue: 'groups' | 'normal' }
+  | { readonly kind: 'down-queue'; readonly queue: DownQueueName }
   /** Stop (true) or resume (false) reading client connections. */
   | { readonly kind: 'client-reading'; readonly paused: boolean }
   /** The delivery threshold changed (Prot_set_delivery_threshold): 'all' ⇒ UNRELIABLE, 'agreed' ⇒ AGREED. */
