@@ -23,7 +23,7 @@ import type { AuthPolicy } from './core/auth.js';
 import { DaemonCore, silentLog } from './core/daemon-core.js';
 import type { CoreLog, CoreStats } from './core/daemon-core.js';
 import { procIdToIp } from './core/types.js';
-import type { RingId } from './core/types.js';
+import type { RingId } from '../wire/daemon/header.js';
 import { ClientServer } from './net/client-server.js';
 import type { ListenInfo } from './net/client-server.js';
 import { UdpEdge } from './net/udp.js';
@@ -186,7 +186,6 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     ordering: node.ordering,
     authPolicy: { allowed: settings.allowedAuthMethods, required: settings.requiredAuthMethods, ipRules },
     maxSessionMessages: settings.maxSessionMessages,
-    now: clock,
     log,
   });
   core = theCore;
@@ -210,14 +209,14 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   const runOrdering = (): void => {
     orderingScheduled = null;
     if (closed) return;
-    theCore.processOrdering(batch);
+    theCore.processOrdering(clock(), batch);
     settle();
   };
 
   const onDeadline = (): void => {
     deadlineTimer = null;
     deadlineAt = null;
-    theCore.checkDeadlines();
+    theCore.checkDeadlines(clock());
     settle();
   };
 
@@ -307,10 +306,10 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   function flushCore(): boolean {
     if (server === null) return false;
     let any = false;
-    for (let actions = theCore.drainActions(); actions.length > 0; actions = theCore.drainActions()) {
+    for (let actions = theCore.takeActions(); actions.length > 0; actions = theCore.takeActions()) {
       any = true;
       for (const a of actions) {
-        switch (a.type) {
+        switch (a.kind) {
           case 'transmit':
             server.pump(a.conn);
             break;
@@ -354,7 +353,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   }
 
   const reader = new DatagramReader(node, clock, settle, () => closed);
-  const srv = new ClientServer(theCore, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log }, settle);
+  const srv = new ClientServer(theCore, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log, now: clock }, settle);
   server = srv;
   let listening: ListenInfo;
   try {

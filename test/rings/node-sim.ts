@@ -128,7 +128,7 @@ export class NodeSim {
 
   submit(i: number, message: RingMessage): void {
     const d = this.daemons[i]!;
-    d.node.ordering.submit(message);
+    d.node.ordering.submit(message, this.now);
     d.node.drain(this.now);
     this.pump(d);
   }
@@ -214,7 +214,7 @@ export class NodeSim {
         break;
       }
       case 'ordering':
-        for (let ev = d.node.ordering.poll(); ev !== null; ev = d.node.ordering.poll()) {
+        for (let ev = d.node.ordering.poll(this.now); ev !== null; ev = d.node.ordering.poll(this.now)) {
           d.log.push(eventText(ev));
           // The groups layer's part: GOP after every regular configuration opens delivery.
           if (ev.kind === 'regular') d.node.ordering.setDeliveryLevel('all');

@@ -23,6 +23,8 @@ export interface ClientServerOptions {
   /** Unix socket path (`/tmp/<port>`), or null for none. */
   readonly unixPath: string | null;
   readonly log: CoreLog;
+  /** Monotonic ms: the clock the core's inputs are stamped with. */
+  readonly now: () => number;
   /** How long a rejected client may take to read its reject byte before it is cut off (ms). */
   readonly closeGraceMs?: number;
 }
@@ -185,7 +187,7 @@ export class ClientServer {
     if (this.paused) socket.pause();
     const address = transport === 'tcp' ? clientAddressValue(socket.remoteAddress) : 0;
     socket.on('data', (chunk: Buffer) => {
-      this.core.receive(id, chunk);
+      this.core.receive(id, chunk, this.options.now());
       this.afterEvent();
     });
     socket.on('drain', () => {
@@ -198,10 +200,10 @@ export class ClientServer {
     });
     socket.on('close', () => {
       this.sockets.delete(id);
-      this.core.disconnected(id, 'connection closed');
+      this.core.disconnected(id, this.options.now(), 'connection closed');
       this.afterEvent();
     });
-    this.core.connect(id, { transport, address });
+    this.core.connect(id, { transport, address }, this.options.now());
     this.afterEvent();
   }
 }

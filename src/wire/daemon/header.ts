@@ -18,19 +18,26 @@ import { ProtocolError } from '../errors.js';
 import { Size } from './constants.js';
 import { put16, put32, type Reader } from './reader.js';
 
-export interface MembershipId {
-  /** IP (as int32) of the daemon that created the ring / FORM token. */
-  procId: number;
-  /** Wall-clock seconds at creation (for REFER: the referred rep's type). */
-  time: number;
+/**
+ * A ring (membership) id, the wire's membership_id: the proc id of the daemon that formed the
+ * ring or FORM token (its IP as the int32 `a<<24 | b<<16 | c<<8 | d`) and the wall-clock second
+ * at which it was formed (for REFER: the referred rep's type). The one ring-id type of the
+ * daemon: the groups layer, the ordering and the machines all use it.
+ */
+export interface RingId {
+  readonly procId: number;
+  readonly time: number;
 }
+
+/** @deprecated The old name of RingId, kept until the files that still say it are renamed. */
+export type MembershipId = RingId;
 
 export interface PacketHeader {
   /** The full type word with the endian marker cleared. */
   type: number;
   transmitterId: number;
   procId: number;
-  membId: MembershipId;
+  membId: RingId;
   seq: number;
   tokenRound: number;
   /** Unsigned 32-bit configuration hash (1100 for monitor requests). */
@@ -48,7 +55,7 @@ export interface TokenHeader {
   type: number;
   transmitterId: number;
   procId: number;
-  membId: MembershipId;
+  membId: RingId;
   seq: number;
   aru: number;
   aruLastId: number;
@@ -58,11 +65,11 @@ export interface TokenHeader {
   confHash: number;
 }
 
-export function readMembId(r: Reader, o: number): MembershipId {
+export function readMembId(r: Reader, o: number): RingId {
   return { procId: r.i32(o), time: r.i32(o + 4) };
 }
 
-export function putMembId(buf: Uint8Array, o: number, m: MembershipId): number {
+export function putMembId(buf: Uint8Array, o: number, m: RingId): number {
   put32(buf, o, m.procId);
   return put32(buf, o + 4, m.time);
 }
