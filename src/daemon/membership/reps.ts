@@ -119,12 +119,11 @@ export function smallestRep(list: readonly Rep[], conf: MembershipConf): number 
   return current;
 }
 
-/** Sort_members: conf order, by repeated Smallest_member with swap-with-last removal. */
-export function sortMembers(list: readonly number[], conf: MembershipConf): number[] {
-  const temp = list.slice();
-  const out: number[] = [];
+/** The reference's sort: repeated `smallest` choice with swap-with-last removal (ties keep its order). */
+function selectionSort<T>(temp: T[], smallest: (list: readonly T[]) => number): T[] {
+  const out: T[] = [];
   while (temp.length > 0) {
-    const i = smallestMember(temp, conf);
+    const i = smallest(temp);
     out.push(temp[i]!);
     temp[i] = temp[temp.length - 1]!;
     temp.pop();
@@ -132,15 +131,12 @@ export function sortMembers(list: readonly number[], conf: MembershipConf): numb
   return out;
 }
 
+/** Sort_members: conf order, by repeated Smallest_member with swap-with-last removal. */
+export function sortMembers(list: readonly number[], conf: MembershipConf): number[] {
+  return selectionSort(list.slice(), (l) => smallestMember(l, conf));
+}
+
 /** Sort_reps: smallest first, by repeated Smallest_rep with swap-with-last removal. */
 export function sortReps(list: readonly Rep[], conf: MembershipConf): Rep[] {
-  const temp = list.map((r) => ({ ...r }));
-  const out: Rep[] = [];
-  while (temp.length > 0) {
-    const i = smallestRep(temp, conf);
-    out.push(temp[i]!);
-    temp[i] = temp[temp.length - 1]!;
-    temp.pop();
-  }
-  return out;
+  return selectionSort(list.map((r) => ({ ...r })), (l) => smallestRep(l, conf));
 }
