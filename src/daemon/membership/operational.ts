@@ -16,36 +16,17 @@ import { memberTokenLoss } from './token-loss.js';
 
 export function onAlive(s: MembershipState, p: AlivePacket, now: number): void {
   const from = p.header.procId;
-  switch (s.state) {
-    case MembState.OP:
-      if (s.membership.includes(from)) lostToMember(s, from, now);
-      break;
-    case MembState.SEG:
-      insertMember(s.fMembers, from);
-      break;
-    case MembState.REPRESENTED:
-      s.timers.arm(MembershipTimer.REP, now + s.timeouts.rep);
-      break;
-    case MembState.GATHER:
-      if (!s.tokenAlive) insertMember(s.fMembers, from);
-      else if (s.membership.includes(from)) lostToMember(s, from, now);
-      break;
-    case MembState.FORM:
-      break;
-    case MembState.EVS:
-      if (s.futureMembership.includes(from)) lostToMember(s, from, now);
-      break;
+  if (s.state === MembState.SEG || (s.state === MembState.GATHER && !s.tokenAlive)) {
+    insertMember(s.fMembers, from);
+  } else if (s.state === MembState.REPRESENTED) {
+    s.timers.arm(MembershipTimer.REP, now + s.timeouts.rep);
+  } else if (s.state !== MembState.FORM) {
+    // OP, GATHER with my ring alive, EVS.
+    heardFromMember(s, from, now);
   }
 }
 
-/** A member of my ring (or of the ring being installed) is gathering: my ring is gone. */
-function lostToMember(s: MembershipState, from: number, now: number): void {
-  memberTokenLoss(s, now);
-  insertMember(s.fMembers, from);
-}
-
 export function onJoin(s: MembershipState, p: JoinPacket, now: number): void {
-  const from = p.header.procId;
   switch (s.state) {
     case MembState.OP:
       joinInOp(s, p, now);
@@ -60,9 +41,20 @@ export function onJoin(s: MembershipState, p: JoinPacket, now: number): void {
     case MembState.FORM:
       break;
     case MembState.EVS:
-      if (s.futureMembership.includes(from)) lostToMember(s, from, now);
+      heardFromMember(s, p.header.procId, now);
       break;
   }
+}
+
+/**
+ * An ALIVE (or in EVS a JOIN) from a member of my ring, or of the ring being installed: that
+ * ring is gone ⇒ token loss, and the sender goes into the new F_members.
+ */
+function heardFromMember(s: MembershipState, from: number, now: number): void {
+  const ring = s.state === MembState.EVS ? s.futureMembership : s.membership;
+  if (!ring.includes(from)) return;
+  memberTokenLoss(s, now);
+  insertMember(s.fMembers, from);
 }
 
 function joinInOp(s: MembershipState, p: JoinPacket, now: number): void {

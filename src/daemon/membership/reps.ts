@@ -37,34 +37,19 @@ export function insertRep(list: Rep[], rep: Rep, conf: MembershipConf): boolean 
   if (p === undefined) return false;
   if (rep.type === RepType.POTENTIAL_REP) {
     for (const r of list) if (r.segIndex === p.segIndex) return false;
-  } else if (rep.type === RepType.SEG_REP) {
+  } else if (rep.type === RepType.SEG_REP || rep.type === RepType.RING_REP) {
     for (const r of list) {
       if (r.segIndex !== p.segIndex) continue;
       if (r.type === RepType.POTENTIAL_REP) {
-        r.type = RepType.SEG_REP;
+        r.type = rep.type;
         r.procId = p.id;
         return true;
       }
-      if (r.type === RepType.SEG_REP && r.procId === p.id) return false;
-      if (r.type === RepType.RING_REP && r.procId === p.id) {
-        // A former ring representative that lost its ring.
-        r.type = RepType.SEG_REP;
-        return true;
-      }
-    }
-  } else if (rep.type === RepType.RING_REP) {
-    for (const r of list) {
-      if (r.segIndex !== p.segIndex) continue;
-      if (r.type === RepType.POTENTIAL_REP) {
-        r.type = RepType.RING_REP;
-        r.procId = p.id;
-        return true;
-      }
-      if (r.type === RepType.SEG_REP && r.procId === p.id) {
-        r.type = RepType.RING_REP;
-        return true;
-      }
-      if (r.type === RepType.RING_REP && r.procId === p.id) return false;
+      if (r.procId !== p.id || (r.type !== RepType.SEG_REP && r.type !== RepType.RING_REP)) continue;
+      if (r.type === rep.type) return false;
+      // A ring representative that lost its ring, or a segment representative that has one now.
+      r.type = rep.type;
+      return true;
     }
   } else {
     return false;
