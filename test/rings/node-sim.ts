@@ -7,7 +7,7 @@
 import { parseConfig, type SpreadConfig } from '../../src/daemon/config/index.js';
 import { ringMessageFromFrame, type RingMessage } from '../../src/daemon/core/frames.js';
 import type { OrderingEvent } from '../../src/daemon/core/ordering.js';
-import { DaemonNode, type NodeAction, type NodeTimer } from '../../src/daemon/node/node.js';
+import { DaemonNode, nodeTimerKey, type NodeAction } from '../../src/daemon/node/node.js';
 import { EventHeap, type Timed } from '../../src/sim/heap.js';
 import { ServiceType } from '../../src/wire/client/constants.js';
 import { encodeMessage, makeHint } from '../../src/wire/client/message.js';
@@ -24,7 +24,7 @@ export interface SimDaemon {
   /** Everything the ordering yielded, as lines. */
   readonly log: string[];
   readonly actions: NodeAction[];
-  timers: Map<NodeTimer, number>;
+  timers: Map<string, number>;
 }
 
 /** One segment per daemon (127.0.0.(i+1) on 127.0.i.255), the loopback topology's shape. */
@@ -198,16 +198,17 @@ export class NodeSim {
         break;
       }
       case 'timer': {
+        const key = nodeTimerKey(a.timer);
         if (a.at === null) {
-          d.timers.delete(a.timer);
+          d.timers.delete(key);
           break;
         }
-        d.timers.set(a.timer, a.at);
+        d.timers.set(key, a.at);
         const node = d.node;
         const at = a.at;
         this.at(at, () => {
-          if (!d.alive || d.node !== node || d.timers.get(a.timer) !== at) return;
-          d.timers.delete(a.timer);
+          if (!d.alive || d.node !== node || d.timers.get(key) !== at) return;
+          d.timers.delete(key);
           d.node.timer(a.timer, this.now);
           this.pump(d);
         });

@@ -6,7 +6,7 @@
  *
  *   inputs   start(now)                            Memb_init: the first ring follows Seg + Gather
  *            datagram(channel, bytes, now)         a UDP datagram that passed the edge's screen
- *            timer(name, now)                      a timer armed by a `timer` action fired
+ *            timer(timer, now)                     a timer armed by a `timer` action fired
  *            drain(now)                            after the core called into the ordering
  *   outputs  takeActions(): send / send-raw / timer / configuration / ordering / exit
  *
@@ -39,8 +39,15 @@ import { RingEngine } from '../ring/engine.js';
 import { encodeStatusReply, STATUS_VERSION } from './monitor.js';
 import { RingOrdering } from './ring-ordering.js';
 
-/** A timer of the node: the ring engine's (`ring:…`) or membership's (`memb:…`). */
-export type NodeTimer = `ring:${RingTimer}` | `memb:${MembershipTimer}`;
+/** A timer of the node: the ring engine's or membership's, as its owner named it. */
+export type NodeTimer =
+  | { readonly owner: 'ring'; readonly timer: RingTimer }
+  | { readonly owner: 'memb'; readonly timer: MembershipTimer };
+
+/** A string naming `t` uniquely (a map key for the edge's per-timer state). */
+export function nodeTimerKey(t: NodeTimer): string {
+  return `${t.owner}:${t.timer}`;
+}
 
 export type NodeAction =
   /** A datagram to a daemon or a segment (the UDP edge's `carry`). */
@@ -168,8 +175,8 @@ export class DaemonNode {
   }
 
   timer(timer: NodeTimer, now: number): void {
-    if (timer.startsWith('ring:')) this.engine.handleTimer(timer.slice(5) as RingTimer, now);
-    else this.membership.handleTimer(timer.slice(5) as MembershipTimer, now);
+    if (timer.owner === 'ring') this.engine.handleTimer(timer.timer, now);
+    else this.membership.handleTimer(timer.timer, now);
     this.drain(now);
   }
 
@@ -255,7 +262,7 @@ export class DaemonNode {
         this.out.push(a);
         break;
       case 'timer':
-        this.out.push({ kind: 'timer', timer: `ring:${a.timer}`, at: a.at });
+        this.out.push({ kind: 'timer', timer: { owner: 'ring', timer: a.timer }, at: a.at });
         break;
       case 'deliver':
         this.ordering.delivered(a);
@@ -284,7 +291,7 @@ export class DaemonNode {
         this.out.push(a);
         break;
       case 'timer':
-        this.out.push({ kind: 'timer', timer: `memb:${a.timer}`, at: a.at });
+        this.out.push({ kind: 'timer', timer: { owner: 'memb', timer: a.timer }, at: a.at });
         break;
       case 'deliver':
         this.ordering.delivered(a);
