@@ -353,6 +353,7 @@ export function clientMessage(sender: string, text: string, service: number = Se
 export interface SimConfigOptions {
   readonly timeouts?: MembershipTimeouts;
   readonly dangerousMonitor?: boolean;
+  readonly debugInitialSequence?: boolean;
 }
 
 /**
@@ -368,6 +369,7 @@ export function simConfig(layout: number | readonly (readonly string[])[], o: Si
     text += `Spread_Segment 127.0.${k}.255:${4803 + 10 * k} {\n${ips.map((ip) => `\tn${n++} ${ip}\n`).join('')}}\n`;
   });
   if (o.dangerousMonitor === true) text += 'DangerousMonitor = yes\n';
+  if (o.debugInitialSequence === true) text += 'DebugInitialSequence\n';
   if (o.timeouts !== undefined) {
     const t = o.timeouts;
     text += `TokenTimeout = ${t.token}\nHurryTimeout = ${t.hurry}\nAliveTimeout = ${t.alive}\nJoinTimeout = ${t.join}\n` +

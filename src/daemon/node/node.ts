@@ -34,7 +34,7 @@ import type { RingId } from '../core/types.js';
 import { Membership, membershipSettingsFromConfig, membStateName } from '../membership/index.js';
 import type { MembershipAction, MembershipTimer } from '../membership/index.js';
 import type { RingAction, RingTimer, SendAction } from '../ring/actions.js';
-import { DeliveryThreshold } from '../ring/constants.js';
+import { DeliveryThreshold, INITIAL_SEQUENCE_NEAR_WRAP } from '../ring/constants.js';
 import { RingEngine } from '../ring/engine.js';
 import { encodeStatusReply, STATUS_VERSION } from './monitor.js';
 import { RingOrdering } from './ring-ordering.js';
@@ -144,6 +144,12 @@ export class DaemonNode {
       // The reference starts BLOCKed; the groups layer opens delivery at the first configuration.
       deliveryThreshold: DeliveryThreshold.BLOCK,
     });
+    // DebugInitialSequence: every ring's counters start near the wrap (the engine keeps the
+    // start value of its last install); the first ring is membership's as always.
+    if (config.settings.debugInitialSequence) {
+      this.engine.install({ ringId: { procId: this.myId, time: 0 }, members: [this.myId], initialSeq: INITIAL_SEQUENCE_NEAR_WRAP }, 0);
+      this.engine.takeActions();
+    }
     const wall = options.wallClock ?? ((): number => Date.now() / 1000);
     this.membership = new Membership({ ...membershipSettingsFromConfig(config, this.myId), wallClock: wall }, this.engine);
     this.ordering = new RingOrdering({ engine: this.engine, now: options.now, log: this.log });
