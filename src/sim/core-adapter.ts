@@ -5,9 +5,10 @@
  *
  * The core reads the node's ordering through a recording view: every event the core polls
  * (configurations and messages, in the order the core consumed them) is reported to `onEvent`,
- * which builds the daemon's log for the EVS checks. The simulated daemons have no client
- * connections, so the core's connection actions never occur; its ordering requests are
- * carried out at once (the simulator is never inside the core when it asks).
+ * which builds the daemon's log for the EVS checks. Client connections (client.ts) are the
+ * core's: their output is pulled as the core asks, and a close it asks for is carried out at
+ * once. Its ordering requests are carried out at once too (the simulator is never inside the
+ * core when it asks); pausing and resuming the reading of clients is not modelled.
  */
 import { DaemonCore, type CoreLog } from '../daemon/core/daemon-core.js';
 import type { Ordering, OrderingEvent } from '../daemon/core/ordering.js';
@@ -22,12 +23,16 @@ export interface SimCoreOptions {
   readonly random: () => number;
   readonly log: CoreLog;
   readonly onEvent: (ev: OrderingEvent) => void;
+  /** Bytes for a client connection. */
+  readonly onOutput: (conn: number, bytes: Uint8Array) => void;
+  /** The core closed a connection (after its last output). */
+  readonly onClose: (conn: number) => void;
 }
 
 export class SimCore {
   readonly core: DaemonCore;
 
-  constructor(o: SimCoreOptions) {
+  constructor(private readonly o: SimCoreOptions) {
     const inner = o.ordering;
     const recorded: Ordering = {
       get ringId() {
@@ -62,9 +67,36 @@ export class SimCore {
     let any = false;
     for (let actions = this.core.drainActions(); actions.length > 0; actions = this.core.drainActions()) {
       any = true;
-      for (const a of actions) if (a.type === 'ordering-ready') this.core.processOrdering();
+      for (const a of actions) {
+        if (a.type === 'ordering-ready') this.core.processOrdering();
+        else if (a.type === 'transmit') this.pull(a.conn);
+        else if (a.type === 'close') {
+          if (a.flush) this.pull(a.conn);
+          this.core.disconnected(a.conn, 'closed by daemon');
+          this.o.onClose(a.conn);
+        }
+      }
     }
     return any;
+  }
+
+  /** A client connected over TCP from `address`. */
+  connect(conn: number, address: number): void {
+    this.core.connect(conn, { transport: 'tcp', address: address >>> 0 });
+  }
+
+  /** Bytes from a client. */
+  receive(conn: number, bytes: Uint8Array): void {
+    this.core.receive(conn, bytes);
+  }
+
+  /** The client went away. */
+  disconnected(conn: number): void {
+    this.core.disconnected(conn, 'EOF');
+  }
+
+  private pull(conn: number): void {
+    for (let b = this.core.pollTransmit(conn); b !== null; b = this.core.pollTransmit(conn)) this.o.onOutput(conn, b);
   }
 
   /** When the core next wants checkDeadlines() (null: never). */

@@ -21,6 +21,7 @@ import { ServiceType } from '../wire/client/constants.js';
 import { encodeMessage, makeHint } from '../wire/client/message.js';
 import { encodeDatagram, ipString, MONITOR_HASH, MONITOR_MAGIC, PacketType, procIdOf } from '../wire/daemon/index.js';
 import type { Channel } from '../wire/daemon/datagram.js';
+import { SimClient } from './client.js';
 import { SimCore } from './core-adapter.js';
 import { EventHeap, type Timed } from './heap.js';
 import { Network, type NetworkFaults } from './network.js';
@@ -49,6 +50,8 @@ export class SimDaemon {
   readonly reports: NodeAction[] = [];
   /** Pending timers: key → deadline. */
   readonly timers = new Map<string, number>();
+  /** Its clients' connections (of this incarnation). */
+  readonly clients = new Map<number, SimClient>();
   /** Messages traffic() submitted here. */
   sent = 0;
   /** Ring protocol violations of earlier incarnations. */
@@ -63,6 +66,9 @@ export class SimDaemon {
     return ipString(this.id);
   }
 }
+
+/** One-way latency (ms) between a client and its daemon. */
+export const CLIENT_LATENCY = 0.05;
 
 interface SimEvent extends Timed {
   run: () => void;
@@ -86,6 +92,7 @@ export class DaemonSim {
   private readonly heap = new EventHeap<SimEvent>();
   private readonly byId = new Map<number, SimDaemon>();
   private readonly segmentOf: number[];
+  private nextConn = 1;
 
   constructor(
     readonly config: SpreadConfig,
@@ -178,6 +185,44 @@ export class DaemonSim {
     });
   }
 
+  /**
+   * A client connects to a live daemon now (asking for private name `name`); it joins, leaves
+   * and sends through the returned handle, its bytes reaching the daemon CLIENT_LATENCY later.
+   */
+  connect(who: number | string, name: string): SimClient {
+    const d = this.daemon(who);
+    const conn = this.nextConn++;
+    const incarnation = d.incarnation;
+    const c: SimClient = new SimClient(d.index, conn, name, (bytes) => {
+      this.at(this.now + CLIENT_LATENCY, () => {
+        if (!d.alive || d.incarnation !== incarnation || c.state === 'closed') return;
+        d.core.receive(conn, bytes);
+        this.settle(d);
+      });
+    });
+    if (!d.alive) {
+      c.close();
+      return c;
+    }
+    d.clients.set(conn, c);
+    d.core.connect(conn, d.id);
+    c.hello();
+    this.settle(d);
+    return c;
+  }
+
+  /** A client goes away (its socket closes) at `t`. */
+  disconnect(c: SimClient, t = this.now): void {
+    this.at(t, () => {
+      const d = this.daemons[c.daemon]!;
+      if (c.state === 'closed' || d.clients.get(c.conn) !== c) return;
+      c.close();
+      d.clients.delete(c.conn);
+      d.core.disconnected(c.conn);
+      this.settle(d);
+    });
+  }
+
   /** Submits a client message at a live daemon now, as its core would. */
   submit(who: number | string, message: RingMessage): void {
     const d = this.daemon(who);
@@ -243,12 +288,19 @@ export class DaemonSim {
       daemons: config.daemons.map((x) => ({ name: x.name, procId: x.id | 0 })),
       ordering: node.ordering, now: () => this.now, random: () => this.prng.float(), log: silentLog,
       onEvent: (ev) => this.record(d, ev),
+      onOutput: (conn, bytes) => d.clients.get(conn)?.receive(bytes.slice()),
+      onClose: (conn) => {
+        d.clients.get(conn)?.close();
+        d.clients.delete(conn);
+      },
     });
   }
 
   private stop(d: SimDaemon): void {
     d.alive = false;
     d.timers.clear();
+    for (const c of d.clients.values()) c.close();
+    d.clients.clear();
   }
 
   private receive(d: SimDaemon, incarnation: number, channel: Channel, bytes: Uint8Array): void {

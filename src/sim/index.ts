@@ -9,3 +9,4 @@ export { formatDatagram } from './trace.js';
 export { Network, type NetworkFaults } from './network.js';
 export { DaemonSim, SimDaemon, clientMessage, simConfig, idKey, type DaemonSimOptions, type LogEntry, type SimConfigOptions } from './daemons.js';
 export { checkEvs, currentRings, stableRings, settle } from './evs.js';
+export { SimClient } from './client.js';
