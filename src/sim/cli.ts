@@ -34,6 +34,25 @@ function segments(v: string): number[] {
   return parts;
 }
 
+/** The ring-mode knobs given on the command line. */
+function overridesOf(opts: Record<string, unknown>): ScenarioOverrides {
+  const o: ScenarioOverrides = {};
+  if (opts['segments'] !== undefined) o.segments = opts['segments'] as number[];
+  if (opts['accelerated']) o.accelerated = true;
+  if (opts['original']) o.accelerated = false;
+  if (opts['loss'] !== undefined) o.loss = opts['loss'] as number;
+  if (opts['dup'] !== undefined) o.dup = opts['dup'] as number;
+  if (opts['reorder'] !== undefined) o.reorder = opts['reorder'] as number;
+  if (opts['messages'] !== undefined) o.messages = opts['messages'] as number;
+  if (opts['sizes'] !== undefined) {
+    const s = opts['sizes'];
+    if (s !== 'mixed' && s !== 'small' && s !== 'large') throw new InvalidArgumentError('--sizes: mixed | small | large');
+    o.sizes = s;
+  }
+  if (opts['tokenTimeout'] !== undefined) o.tokenTimeout = opts['tokenTimeout'] as number;
+  return o;
+}
+
 export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Command {
   const program = new Command('spread-sim')
     .description('deterministic simulation of the Spread operational token ring, or of whole daemons')
@@ -53,20 +72,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--trace', 'print every datagram')
     .option('--quiet', 'only failures and the total')
     .action((opts: Record<string, unknown>) => {
-      const o: ScenarioOverrides = {};
-      if (opts['segments'] !== undefined) o.segments = opts['segments'] as number[];
-      if (opts['accelerated']) o.accelerated = true;
-      if (opts['original']) o.accelerated = false;
-      if (opts['loss'] !== undefined) o.loss = opts['loss'] as number;
-      if (opts['dup'] !== undefined) o.dup = opts['dup'] as number;
-      if (opts['reorder'] !== undefined) o.reorder = opts['reorder'] as number;
-      if (opts['messages'] !== undefined) o.messages = opts['messages'] as number;
-      if (opts['sizes'] !== undefined) {
-        const s = opts['sizes'];
-        if (s !== 'mixed' && s !== 'small' && s !== 'large') throw new InvalidArgumentError('--sizes: mixed | small | large');
-        o.sizes = s;
-      }
-      if (opts['tokenTimeout'] !== undefined) o.tokenTimeout = opts['tokenTimeout'] as number;
+      const o = overridesOf(opts);
       const quiet = opts['quiet'] === true;
       if (opts['daemons'] === true) {
         runDaemons(opts, quiet, out);
