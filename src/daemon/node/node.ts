@@ -7,6 +7,7 @@
  *   inputs   start(now)                            Memb_init: the first ring follows Seg + Gather
  *            datagram(channel, bytes, now)         a UDP datagram that passed the edge's screen
  *            timer(timer, now)                     a timer armed by a `timer` action fired
+ *                                                  ({owner: 'ring' | 'memb', timer}: whose timer)
  *            drain(now)                            after the core called into the ordering
  *   outputs  takeActions(): send / send-raw / timer / configuration / ordering / exit
  *
