@@ -2,7 +2,7 @@
  * One daemon's ring side, sans I/O: the operational ring engine, the membership machine (which
  * drives the engine through its RingPort) and the core's Ordering over both (ring-ordering.ts),
  * plus the monitor's status replies. The client side (sessions, groups) is DaemonCore; the
- * sockets and timers are daemon.ts.
+ * sockets and timers are daemon.ts (and, on a virtual clock and network, src/sim/daemons.ts).
  *
  *   inputs   start(now)                            Memb_init: the first ring follows Seg + Gather
  *            datagram(channel, bytes, now)         a UDP datagram that passed the edge's screen
