@@ -23,7 +23,7 @@ import type { AuthPolicy } from './core/auth.js';
 import { DaemonCore, silentLog } from './core/daemon-core.js';
 import type { CoreLog, CoreStats } from './core/daemon-core.js';
 import { procIdToIp } from './core/types.js';
-import type { RingId } from './core/types.js';
+import type { RingId } from '../wire/daemon/header.js';
 import { ClientServer } from './net/client-server.js';
 import type { ListenInfo } from './net/client-server.js';
 import { UdpEdge } from './net/udp.js';
@@ -86,6 +86,59 @@ export function membershipLines(ringId: RingId, members: readonly number[]): { r
   };
 }
 
+/**
+ * The reference's read order for the two UDP channels: a token waits while data is readable
+ * (unless the engine asks for the token first: the accelerated ring's hint that its
+ * predecessor has sent the token ahead of its packets). Node reads every socket that is ready
+ * in one poll phase before setImmediate callbacks run, so a token waits there, behind the data
+ * read in the same turn. The node's actions are carried out (settle) once per turn for data, at
+ * once for a token, so a token is forwarded as soon as it is handled.
+ */
+class DatagramReader {
+  private tokens: Uint8Array[] = [];
+  private turn: NodeJS.Immediate | null = null;
+
+  constructor(
+    private readonly node: DaemonNode,
+    private readonly clock: () => number,
+    private readonly settle: () => void,
+    private readonly closed: () => boolean,
+  ) {}
+
+  datagram(channel: 'data' | 'token', bytes: Uint8Array): void {
+    if (channel === 'token' && !this.node.engine.tokenHasPriority) {
+      this.tokens.push(bytes);
+    } else {
+      this.node.datagram(channel, bytes, this.clock());
+      if (channel === 'token') this.settle();
+      else if (this.tokens.length > 0 && this.node.engine.tokenHasPriority) this.takeTokens();
+    }
+    this.turn ??= setImmediate(this.endOfTurn);
+  }
+
+  close(): void {
+    if (this.turn !== null) clearImmediate(this.turn);
+    this.turn = null;
+    this.tokens = [];
+  }
+
+  private readonly endOfTurn = (): void => {
+    this.turn = null;
+    if (this.closed()) return;
+    this.takeTokens();
+    this.settle();
+  };
+
+  private takeTokens(): void {
+    const tokens = this.tokens;
+    this.tokens = [];
+    for (const t of tokens) {
+      this.node.datagram('token', t, this.clock());
+      this.settle();
+    }
+  }
+}
+
 export async function startDaemon(options: StartDaemonOptions): Promise<RunningDaemon> {
   const log = options.log ?? silentLog;
   const config = options.config;
@@ -134,7 +187,6 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     ordering: node.ordering,
     authPolicy: { allowed: settings.allowedAuthMethods, required: settings.requiredAuthMethods, ipRules },
     maxSessionMessages: settings.maxSessionMessages,
-    now: clock,
     log,
   });
   core = theCore;
@@ -158,14 +210,14 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   const runOrdering = (): void => {
     orderingScheduled = null;
     if (closed) return;
-    theCore.processOrdering(batch);
+    theCore.processOrdering(clock(), batch);
     settle();
   };
 
   const onDeadline = (): void => {
     deadlineTimer = null;
     deadlineAt = null;
-    theCore.checkDeadlines();
+    theCore.checkDeadlines(clock());
     settle();
   };
 
@@ -257,10 +309,10 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   function flushCore(): boolean {
     if (server === null) return false;
     let any = false;
-    for (let actions = theCore.drainActions(); actions.length > 0; actions = theCore.drainActions()) {
+    for (let actions = theCore.takeActions(); actions.length > 0; actions = theCore.takeActions()) {
       any = true;
       for (const a of actions) {
-        switch (a.type) {
+        switch (a.kind) {
           case 'transmit':
             server.pump(a.conn);
             break;
@@ -303,7 +355,8 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     }
   }
 
-  const srv = new ClientServer(theCore, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log }, settle);
+  const reader = new DatagramReader(node, clock, settle, () => closed);
+  const srv = new ClientServer(theCore, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log, now: clock }, settle);
   server = srv;
   let listening: ListenInfo;
   try {
@@ -320,9 +373,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
       confHash: settings.configHash,
       log,
       onDatagram: (channel, bytes) => {
-        if (closed) return;
-        node.datagram(channel, bytes, clock());
-        settle();
+        if (!closed) reader.datagram(channel, bytes);
       },
     });
   } catch (err) {
@@ -357,6 +408,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
       if (closed) return;
       closed = true;
       if (orderingScheduled !== null) clearImmediate(orderingScheduled);
+      reader.close();
       if (deadlineTimer !== null) clearTimeout(deadlineTimer);
       for (const t of timers.values()) clearTimeout(t.handle);
       timers.clear();

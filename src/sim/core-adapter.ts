@@ -11,7 +11,7 @@
  * core when it asks); pausing and resuming the reading of clients is not modelled.
  */
 import { DaemonCore, type CoreLog } from '../daemon/core/daemon-core.js';
-import type { Ordering, OrderingEvent } from '../daemon/core/ordering.js';
+import type { GroupsControl, Ordering, OrderingEvent } from '../daemon/core/ordering.js';
 import type { DaemonRef } from '../daemon/core/types.js';
 import type { RingOrdering } from '../daemon/node/ring-ordering.js';
 
@@ -19,7 +19,6 @@ export interface SimCoreOptions {
   readonly daemon: DaemonRef;
   readonly daemons: readonly DaemonRef[];
   readonly ordering: RingOrdering;
-  readonly now: () => number;
   readonly random: () => number;
   readonly log: CoreLog;
   readonly onEvent: (ev: OrderingEvent) => void;
@@ -34,26 +33,26 @@ export class SimCore {
 
   constructor(private readonly o: SimCoreOptions) {
     const inner = o.ordering;
-    const recorded: Ordering = {
+    const recorded: Ordering & GroupsControl = {
       get ringId() {
         return inner.ringId;
       },
       get backlog() {
         return inner.backlog;
       },
-      submit: (m) => inner.submit(m),
-      poll: () => {
-        const ev = inner.poll();
+      submit: (m, now) => inner.submit(m, now),
+      poll: (now) => {
+        const ev = inner.poll(now);
         if (ev !== null) o.onEvent(ev);
         return ev;
       },
-      submitGroups: (m) => inner.submitGroups(m),
-      setDownQueue: (q) => inner.setDownQueue(q),
+      submitGroups: (m, now) => inner.submitGroups(m, now),
+      setDownQueue: (q, now) => inner.setDownQueue(q, now),
       setDeliveryLevel: (l) => inner.setDeliveryLevel(l),
     };
     this.core = new DaemonCore({
       daemon: o.daemon, daemons: o.daemons, ordering: recorded, authPolicy: { allowed: ['NULL'], required: [], ipRules: null },
-      now: o.now, random: o.random, log: o.log,
+      random: o.random, log: o.log,
     });
   }
 
@@ -63,16 +62,16 @@ export class SimCore {
   }
 
   /** Carries out what the core asked for, until it is quiet; returns whether it asked anything. */
-  run(): boolean {
+  run(now: number): boolean {
     let any = false;
-    for (let actions = this.core.drainActions(); actions.length > 0; actions = this.core.drainActions()) {
+    for (let actions = this.core.takeActions(); actions.length > 0; actions = this.core.takeActions()) {
       any = true;
       for (const a of actions) {
-        if (a.type === 'ordering-ready') this.core.processOrdering();
-        else if (a.type === 'transmit') this.pull(a.conn);
-        else if (a.type === 'close') {
+        if (a.kind === 'ordering-ready') this.core.processOrdering(now);
+        else if (a.kind === 'transmit') this.pull(a.conn);
+        else if (a.kind === 'close') {
           if (a.flush) this.pull(a.conn);
-          this.core.disconnected(a.conn, 'closed by daemon');
+          this.core.disconnected(a.conn, now, 'closed by daemon');
           this.o.onClose(a.conn);
         }
       }
@@ -81,18 +80,18 @@ export class SimCore {
   }
 
   /** A client connected over TCP from `address`. */
-  connect(conn: number, address: number): void {
-    this.core.connect(conn, { transport: 'tcp', address: address >>> 0 });
+  connect(conn: number, address: number, now: number): void {
+    this.core.connect(conn, { transport: 'tcp', address: address >>> 0 }, now);
   }
 
   /** Bytes from a client. */
-  receive(conn: number, bytes: Uint8Array): void {
-    this.core.receive(conn, bytes);
+  receive(conn: number, bytes: Uint8Array, now: number): void {
+    this.core.receive(conn, bytes, now);
   }
 
   /** The client went away. */
-  disconnected(conn: number): void {
-    this.core.disconnected(conn, 'EOF');
+  disconnected(conn: number, now: number): void {
+    this.core.disconnected(conn, now, 'EOF');
   }
 
   private pull(conn: number): void {
@@ -104,8 +103,8 @@ export class SimCore {
     return this.core.nextDeadline();
   }
 
-  checkDeadlines(): void {
-    this.core.checkDeadlines();
+  checkDeadlines(now: number): void {
+    this.core.checkDeadlines(now);
   }
 
   get groups(): number {

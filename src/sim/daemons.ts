@@ -15,7 +15,7 @@ import { parseConfig, type MembershipTimeouts, type SpreadConfig } from '../daem
 import { ringMessageFromFrame, type RingMessage } from '../daemon/core/frames.js';
 import type { OrderingEvent } from '../daemon/core/ordering.js';
 import { silentLog } from '../daemon/core/daemon-core.js';
-import type { RingId } from '../daemon/core/types.js';
+import type { RingId } from '../wire/daemon/header.js';
 import { DaemonNode, nodeTimerKey, type NodeAction, type NodeTimer } from '../daemon/node/node.js';
 import { ServiceType } from '../wire/client/constants.js';
 import { encodeMessage, makeHint } from '../wire/client/message.js';
@@ -196,7 +196,7 @@ export class DaemonSim {
     const c: SimClient = new SimClient(d.index, conn, name, (bytes) => {
       this.at(this.now + CLIENT_LATENCY, () => {
         if (!d.alive || d.incarnation !== incarnation || c.state === 'closed') return;
-        d.core.receive(conn, bytes);
+        d.core.receive(conn, bytes, this.now);
         this.settle(d);
       });
     });
@@ -205,7 +205,7 @@ export class DaemonSim {
       return c;
     }
     d.clients.set(conn, c);
-    d.core.connect(conn, d.id);
+    d.core.connect(conn, d.id, this.now);
     c.hello();
     this.settle(d);
     return c;
@@ -218,7 +218,7 @@ export class DaemonSim {
       if (c.state === 'closed' || d.clients.get(c.conn) !== c) return;
       c.close();
       d.clients.delete(c.conn);
-      d.core.disconnected(c.conn);
+      d.core.disconnected(c.conn, this.now);
       this.settle(d);
     });
   }
@@ -227,7 +227,7 @@ export class DaemonSim {
   submit(who: number | string, message: RingMessage): void {
     const d = this.daemon(who);
     if (!d.alive) return;
-    d.node.ordering.submit(message);
+    d.node.ordering.submit(message, this.now);
     this.settle(d);
   }
 
@@ -286,7 +286,7 @@ export class DaemonSim {
     d.core = new SimCore({
       daemon: { name: d.name, procId: d.id },
       daemons: config.daemons.map((x) => ({ name: x.name, procId: x.id | 0 })),
-      ordering: node.ordering, now: () => this.now, random: () => this.prng.float(), log: silentLog,
+      ordering: node.ordering, random: () => this.prng.float(), log: silentLog,
       onEvent: (ev) => this.record(d, ev),
       onOutput: (conn, bytes) => d.clients.get(conn)?.receive(bytes.slice()),
       onClose: (conn) => {
@@ -316,7 +316,7 @@ export class DaemonSim {
       d.node.drain(this.now);
       const acts = d.node.takeActions();
       for (const a of acts) this.carry(d, a);
-      const coreDid = d.core.run();
+      const coreDid = d.core.run(this.now);
       if (acts.length === 0 && !coreDid) {
         this.armCoreDeadline(d);
         return;
@@ -354,7 +354,7 @@ export class DaemonSim {
   }
 
   private armCoreDeadline(d: SimDaemon): void {
-    this.arm(d, 'core', d.core.nextDeadline(), () => d.core.checkDeadlines());
+    this.arm(d, 'core', d.core.nextDeadline(), () => d.core.checkDeadlines(this.now));
   }
 
   /** Lazy timers: an event per arming; it fires only if the deadline is still the same. */

@@ -12,7 +12,8 @@ import { readName, readU32 } from '../../src/wire/bytes.js';
 import { decodeGroupId, decodeMembershipBody, ServiceType, type MembershipBody } from '../../src/wire/client/index.js';
 import type { RingMessage } from '../../src/daemon/core/frames.js';
 import { GroupsLayer, type GroupsAction, type GroupsOutput, type Notification } from '../../src/daemon/core/groups.js';
-import { ipToProcId, type DaemonRef, type RingId } from '../../src/daemon/core/types.js';
+import type { RingId } from '../../src/wire/daemon/header.js';
+import { ipToProcId, type DaemonRef } from '../../src/daemon/core/types.js';
 
 export function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');

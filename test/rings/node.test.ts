@@ -123,11 +123,11 @@ describe('DaemonNode', () => {
     sim.run(2000);
     expect(d.node.ordering.ringId).not.toBeNull();
     expect(d.node.engine.downQueue).toBe('groups');
-    d.node.ordering.submit(clientMessage('#c#n0', 'early'));
+    d.node.ordering.submit(clientMessage('#c#n0', 'early'), sim.now);
     expect(d.node.engine.queuedMessages).toBe(1);
     expect(d.node.engine.queueLength).toBe(0);
     const polled: string[] = [];
-    for (let ev = d.node.ordering.poll(); ev !== null; ev = d.node.ordering.poll()) polled.push(ev.kind);
+    for (let ev = d.node.ordering.poll(sim.now); ev !== null; ev = d.node.ordering.poll(sim.now)) polled.push(ev.kind);
     expect(polled).toEqual(['transitional', 'regular']);
     expect(d.node.engine.downQueue).toBe('normal');
     expect(d.node.engine.queueLength).toBe(1);

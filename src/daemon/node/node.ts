@@ -31,7 +31,7 @@ import { acceleratedRingAtStart, configHash, effectiveTimeouts, isWideNetwork } 
 import type { SpreadConfig } from '../config/index.js';
 import type { CoreLog } from '../core/daemon-core.js';
 import { silentLog } from '../core/daemon-core.js';
-import type { RingId } from '../core/types.js';
+import type { RingId } from '../../wire/daemon/header.js';
 import { Membership, membershipSettingsFromConfig, membStateName } from '../membership/index.js';
 import type { MembershipAction, MembershipTimer } from '../membership/index.js';
 import type { RingAction, RingTimer, SendAction } from '../ring/actions.js';
@@ -153,7 +153,7 @@ export class DaemonNode {
     }
     const wall = options.wallClock ?? ((): number => Date.now() / 1000);
     this.membership = new Membership({ ...membershipSettingsFromConfig(config, this.myId), wallClock: wall }, this.engine);
-    this.ordering = new RingOrdering({ engine: this.engine, now: options.now, log: this.log });
+    this.ordering = new RingOrdering({ engine: this.engine, log: this.log });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ export class DaemonNode {
       const ring = this.engine.takeActions();
       for (const a of ring) this.onRing(a, now);
       const memb = this.membership.takeActions();
-      for (const a of memb) this.onMembership(a);
+      for (const a of memb) this.onMembership(a, now);
       if (ring.length === 0 && memb.length === 0) break;
     }
     const pushed = this.ordering.pushed;
@@ -292,7 +292,7 @@ export class DaemonNode {
     }
   }
 
-  private onMembership(a: MembershipAction): void {
+  private onMembership(a: MembershipAction, now: number): void {
     switch (a.kind) {
       case 'send':
         this.out.push(a);
@@ -308,7 +308,7 @@ export class DaemonNode {
         break;
       case 'regular': {
         this.stats.configurations++;
-        this.ordering.regular(a.members, a.ringId);
+        this.ordering.regular(a.members, a.ringId, now);
         const first = this.rings++ === 0;
         this.out.push({ kind: 'configuration', ringId: { procId: a.ringId.procId | 0, time: a.ringId.time | 0 }, members: [...a.members], first });
         break;
