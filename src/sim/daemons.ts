@@ -75,7 +75,6 @@ interface SimEvent extends Timed {
 }
 
 export interface DaemonSimOptions {
-  readonly config: SpreadConfig;
   readonly seed: number;
   /** Network faults; default: lossless, 0.1–0.6 ms latency, no duplicates, no reordering. */
   readonly network?: Partial<NetworkFaults>;
@@ -96,7 +95,7 @@ export class DaemonSim {
 
   constructor(
     readonly config: SpreadConfig,
-    options: Omit<DaemonSimOptions, 'config'> = { seed: 1 },
+    options: DaemonSimOptions = { seed: 1 },
   ) {
     this.prng = new Prng(options.seed);
     this.epoch = options.epoch ?? 1_700_000_000;
@@ -114,7 +113,8 @@ export class DaemonSim {
 
   /** A daemon by configuration index, IP or name. */
   daemon(who: number | string): SimDaemon {
-    const d = typeof who === 'number' ? this.daemons[who] : (this.byId.get(procIdOf(who)) ?? this.daemons.find((x) => x.name === who));
+    const byIp = typeof who === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(who);
+    const d = typeof who === 'number' ? this.daemons[who] : byIp ? this.byId.get(procIdOf(who)) : this.daemons.find((x) => x.name === who);
     if (d === undefined) throw new Error(`no daemon ${who}`);
     return d;
   }
