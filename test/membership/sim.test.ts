@@ -199,7 +199,7 @@ describe('losses, restarts, monitor, wrap', () => {
   });
 });
 
-describe('on the real RingEngine (src/daemon/ring) through RingPort', () => {
+describe('traffic through start, crash, partition and merge', () => {
   it.each([
     ['one broadcast segment', [FIVE], 0],
     ['five one-daemon segments', FIVE.map((ip) => [ip]), 0],

@@ -61,7 +61,7 @@ describe('DaemonNode', () => {
     }
   });
 
-  it.each([1, 2, 3])('5 %% datagram loss (seed %i): every message everywhere, one order of the AGREED and SAFE ones', (seed) => {
+  it.each([1, 2, 3])('5 % datagram loss (seed %i): every message everywhere, one order of the AGREED and SAFE ones', (seed) => {
     const sim = new DaemonSim(simConfig(3), { seed, network: { loss: 0.05 } });
     for (let i = 0; i < 3; i++) sim.start(i);
     const ids = sim.daemons.map((d) => d.id);
