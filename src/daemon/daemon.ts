@@ -28,6 +28,7 @@ import { ClientServer } from './net/client-server.js';
 import type { ListenInfo } from './net/client-server.js';
 import { UdpEdge } from './net/udp.js';
 import { DaemonNode } from './node/node.js';
+import { nodeTimerKey } from './node/node.js';
 import type { NodeAction, NodeTimer } from './node/node.js';
 import { deriveSettings, UNIX_SOCKET_DIR } from './settings.js';
 import type { DaemonSettings } from './settings.js';
@@ -199,7 +200,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   let closed = false;
   const batch = options.orderingBatch ?? 1000;
   /** Per node timer: its current deadline and the setTimeout that will look at it. */
-  const timers = new Map<NodeTimer, { deadline: number; handle: NodeJS.Timeout; firesAt: number }>();
+  const timers = new Map<string, { deadline: number; handle: NodeJS.Timeout; firesAt: number }>();
 
   let resolveFirstRing!: (id: RingId) => void;
   const firstRing = new Promise<RingId>((res) => (resolveFirstRing = res));
@@ -239,7 +240,8 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
    * later deadline keeps the pending setTimeout, which re-schedules itself when it finds the
    * deadline moved; only an earlier deadline or a cancel touches the timer queue.
    */
-  function armTimer(name: NodeTimer, at: number | null): void {
+  function armTimer(timer: NodeTimer, at: number | null): void {
+    const name = nodeTimerKey(timer);
     const t = timers.get(name);
     if (at === null || closed) {
       if (t !== undefined) clearTimeout(t.handle);
@@ -251,10 +253,11 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
       return;
     }
     if (t !== undefined) clearTimeout(t.handle);
-    schedule(name, at, at);
+    schedule(timer, at, at);
   }
 
-  function schedule(name: NodeTimer, deadline: number, firesAt: number): void {
+  function schedule(timer: NodeTimer, deadline: number, firesAt: number): void {
+    const name = nodeTimerKey(timer);
     const delay = Math.max(0, Math.ceil(firesAt - clock()));
     const handle = setTimeout(() => {
       const t = timers.get(name);
@@ -263,11 +266,11 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
       // Not due yet (moved later meanwhile, or this clock is a fraction of a millisecond behind
       // Node's timer clock): look again at the deadline. Due: fire at no earlier than it.
       if (t.deadline > now + 1) {
-        schedule(name, t.deadline, t.deadline);
+        schedule(timer, t.deadline, t.deadline);
         return;
       }
       timers.delete(name);
-      node.timer(name, Math.max(now, t.deadline));
+      node.timer(timer, Math.max(now, t.deadline));
       settle();
     }, delay);
     timers.set(name, { deadline, handle, firesAt });

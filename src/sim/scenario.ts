@@ -7,9 +7,11 @@
 import { ServiceType } from '../wire/client/constants.js';
 import { encodeMessage, makeHint } from '../wire/client/message.js';
 import { packetTypeOf, type DataPacketType } from '../daemon/ring/constants.js';
+import type { NetworkFaults } from './network.js';
 import { Prng } from './prng.js';
 
-export interface Scenario {
+/** A ring-mode run; the network faults are network.ts's (the loopback loses too in this mode). */
+export interface Scenario extends Omit<NetworkFaults, 'loopbackLoss'> {
   readonly seed: number;
   /** Daemons per segment, in configuration order. */
   readonly segments: readonly number[];
@@ -19,16 +21,6 @@ export interface Scenario {
   readonly acceleratedWindow: number;
   readonly tokenTimeout: number;
   readonly hurryTimeout: number;
-  /** Probability that a datagram (per receiver) is lost. */
-  readonly loss: number;
-  /** Probability that a datagram is delivered twice. */
-  readonly dup: number;
-  /** One-way latency in ms, uniform in [delayMin, delayMax]. */
-  readonly delayMin: number;
-  readonly delayMax: number;
-  /** Probability of an extra delay (up to reorderDelay ms) that reorders a datagram. */
-  readonly reorder: number;
-  readonly reorderDelay: number;
   /** Virtual CPU time (ms) a daemon spends per datagram; datagrams queue behind it. */
   readonly cpuCost: number;
   /** Virtual time an idle daemon takes to wake up for a datagram (what arrives meanwhile queues). */

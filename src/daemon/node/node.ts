@@ -2,11 +2,12 @@
  * One daemon's ring side, sans I/O: the operational ring engine, the membership machine (which
  * drives the engine through its RingPort) and the core's Ordering over both (ring-ordering.ts),
  * plus the monitor's status replies. The client side (sessions, groups) is DaemonCore; the
- * sockets and timers are daemon.ts.
+ * sockets and timers are daemon.ts (and, on a virtual clock and network, src/sim/daemons.ts).
  *
  *   inputs   start(now)                            Memb_init: the first ring follows Seg + Gather
  *            datagram(channel, bytes, now)         a UDP datagram that passed the edge's screen
- *            timer(name, now)                      a timer armed by a `timer` action fired
+ *            timer(timer, now)                     a timer armed by a `timer` action fired
+ *                                                  ({owner: 'ring' | 'memb', timer}: whose timer)
  *            drain(now)                            after the core called into the ordering
  *   outputs  takeActions(): send / send-raw / timer / configuration / ordering / exit
  *
@@ -34,13 +35,20 @@ import type { RingId } from '../../wire/daemon/header.js';
 import { Membership, membershipSettingsFromConfig, membStateName } from '../membership/index.js';
 import type { MembershipAction, MembershipTimer } from '../membership/index.js';
 import type { RingAction, RingTimer, SendAction } from '../ring/actions.js';
-import { DeliveryThreshold } from '../ring/constants.js';
+import { DeliveryThreshold, INITIAL_SEQUENCE_NEAR_WRAP } from '../ring/constants.js';
 import { RingEngine } from '../ring/engine.js';
 import { encodeStatusReply, STATUS_VERSION } from './monitor.js';
 import { RingOrdering } from './ring-ordering.js';
 
-/** A timer of the node: the ring engine's (`ring:…`) or membership's (`memb:…`). */
-export type NodeTimer = `ring:${RingTimer}` | `memb:${MembershipTimer}`;
+/** A timer of the node: the ring engine's or membership's, as its owner named it. */
+export type NodeTimer =
+  | { readonly owner: 'ring'; readonly timer: RingTimer }
+  | { readonly owner: 'memb'; readonly timer: MembershipTimer };
+
+/** A string naming `t` uniquely (a map key for the edge's per-timer state). */
+export function nodeTimerKey(t: NodeTimer): string {
+  return `${t.owner}:${t.timer}`;
+}
 
 export type NodeAction =
   /** A datagram to a daemon or a segment (the UDP edge's `carry`). */
@@ -137,6 +145,12 @@ export class DaemonNode {
       // The reference starts BLOCKed; the groups layer opens delivery at the first configuration.
       deliveryThreshold: DeliveryThreshold.BLOCK,
     });
+    // DebugInitialSequence: every ring's counters start near the wrap (the engine keeps the
+    // start value of its last install); the first ring is membership's as always.
+    if (config.settings.debugInitialSequence) {
+      this.engine.install({ ringId: { procId: this.myId, time: 0 }, members: [this.myId], initialSeq: INITIAL_SEQUENCE_NEAR_WRAP }, 0);
+      this.engine.takeActions();
+    }
     const wall = options.wallClock ?? ((): number => Date.now() / 1000);
     this.membership = new Membership({ ...membershipSettingsFromConfig(config, this.myId), wallClock: wall }, this.engine);
     this.ordering = new RingOrdering({ engine: this.engine, log: this.log });
@@ -168,8 +182,8 @@ export class DaemonNode {
   }
 
   timer(timer: NodeTimer, now: number): void {
-    if (timer.startsWith('ring:')) this.engine.handleTimer(timer.slice(5) as RingTimer, now);
-    else this.membership.handleTimer(timer.slice(5) as MembershipTimer, now);
+    if (timer.owner === 'ring') this.engine.handleTimer(timer.timer, now);
+    else this.membership.handleTimer(timer.timer, now);
     this.drain(now);
   }
 
@@ -255,7 +269,7 @@ export class DaemonNode {
         this.out.push(a);
         break;
       case 'timer':
-        this.out.push({ kind: 'timer', timer: `ring:${a.timer}`, at: a.at });
+        this.out.push({ kind: 'timer', timer: { owner: 'ring', timer: a.timer }, at: a.at });
         break;
       case 'deliver':
         this.ordering.delivered(a);
@@ -284,7 +298,7 @@ export class DaemonNode {
         this.out.push(a);
         break;
       case 'timer':
-        this.out.push({ kind: 'timer', timer: `memb:${a.timer}`, at: a.at });
+        this.out.push({ kind: 'timer', timer: { owner: 'memb', timer: a.timer }, at: a.at });
         break;
       case 'deliver':
         this.ordering.delivered(a);

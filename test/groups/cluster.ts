@@ -1,8 +1,12 @@
 /**
- * A small multi-daemon driver for GroupsLayer: every daemon of a ring gets its own
- * transitional configuration and the same regular configuration, then the same ordered stream
- * of messages (client JOIN/LEAVE/KILL and the GROUPS messages the layers ask to submit).
- * Nothing here knows the groups rules; it only routes events and records what comes out.
+ * A scripted multi-daemon driver for GroupsLayer — not a simulator: no clock, network or
+ * randomness. The test dictates every configuration and the one ordered stream of messages
+ * (client JOIN/LEAVE/KILL and the GROUPS messages the layers ask to submit), which the
+ * comparisons with the reference's captures and the cascade properties need: every daemon of a
+ * ring gets its own transitional configuration and the same regular configuration, then the
+ * same ordered stream. Nothing here knows the groups rules; it only routes events and records
+ * what comes out. The groups layer inside whole daemons, on the simulated network, with
+ * clients, crashes and partitions, runs in src/sim (test/sim/groups.test.ts).
  */
 import { readName, readU32 } from '../../src/wire/bytes.js';
 import { decodeGroupId, decodeMembershipBody, ServiceType, type MembershipBody } from '../../src/wire/client/index.js';
