@@ -22,7 +22,7 @@ import {
   type MembershipId, type RegularToken, type RtrRecord,
 } from '../../src/wire/daemon/index.js';
 import { decodePacketHeader, encodePacketHeaderInto } from '../../src/wire/daemon/header.js';
-import { readerFor } from '../../src/wire/daemon/reader.js';
+import { readerFor } from '../../src/wire/bytes.js';
 
 export const MAX_WRAP = 1 << 30;
 const FIRST_TOKEN_ARU = 0x7fffffff;

@@ -28,7 +28,7 @@ import type { Form1Token, Form2Token, FormMembers, RingRecord } from '../../wire
 import { decodePacketHeader, encodePacketHeaderInto, type MembershipId, type PacketHeader, type TokenHeader } from '../../wire/daemon/header.js';
 import type { AlivePacket, JoinPacket, ReferPacket } from '../../wire/daemon/membership.js';
 import type { PartitionPacket } from '../../wire/daemon/monitor.js';
-import { readerFor } from '../../wire/daemon/reader.js';
+import { readerFor } from '../../wire/bytes.js';
 import { firstRegularToken } from '../../wire/daemon/token.js';
 import type { MembershipTimeouts } from '../config/constants.js';
 import { MembershipTimer, type MembershipAction } from './actions.js';

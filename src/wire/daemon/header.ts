@@ -13,10 +13,9 @@
  * flips the first fragment header separately from the rest of the header (with the in-body
  * fragment headers); we read it in the writer's order like every other field.
  */
-import { ENDIAN_MARKER } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
 import { Size } from './constants.js';
-import { put16, put32, type Reader } from './reader.js';
+import { ENDIAN_MARKER, put16, put32, type Reader } from '../bytes.js';
 
 export interface MembershipId {
   /** IP (as int32) of the daemon that created the ring / FORM token. */

@@ -20,7 +20,7 @@
 import { ProtocolError } from '../errors.js';
 import { Limits, Size } from './constants.js';
 import type { PacketHeader } from './header.js';
-import { put16, put32, type Reader } from './reader.js';
+import { put16, put32, type Reader } from '../bytes.js';
 
 export const STATUS_INT32_FIELDS = [
   'sec', 'state', 'gstate', 'packetSent', 'packetRecv', 'packetDelivered', 'retrans', 'uRetrans',
