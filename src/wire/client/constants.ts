@@ -97,6 +97,13 @@ export function versionNumber(major: number, minor: number, patch: number): numb
  * (Is_regular_mess, Is_membership_mess, Is_self_leave, ...).
  */
 const T = ServiceType;
+
+/** Number of the six service bits (REGULAR_MESS, 0x3f) set in `type`. */
+export function serviceBitCount(type: number): number {
+  let n = 0;
+  for (let b = type & T.REGULAR_MESS; b !== 0; b &= b - 1) n++;
+  return n;
+}
 export const isUnreliable = (type: number): boolean => (type & T.UNRELIABLE_MESS) !== 0;
 export const isReliable = (type: number): boolean => (type & T.RELIABLE_MESS) !== 0;
 export const isFifo = (type: number): boolean => (type & T.FIFO_MESS) !== 0;

@@ -1,7 +1,12 @@
 /**
- * Resumable stream framer for messages after the handshake (either direction).
- * push(chunk) appends bytes; next() returns one complete message or null when more bytes are
- * needed. A header that breaks the limits throws ProtocolError; the stream is then unusable.
+ * The one resumable stream framer for messages after the handshake (SPEC.md Part I §3), used by
+ * the client library (daemon → client) and by the daemon (client → daemon).
+ * push(chunk) appends bytes; next() returns one complete decoded message, nextRaw() one
+ * complete frame's bytes, or null when more bytes are needed. Each header is checked as soon as
+ * its 48 bytes are in, before any of its body is accepted: against the limits (ProtocolError),
+ * then by the `validate` hook (a daemon's checks of what a client may send, Part I §5.2). The
+ * first header refused stops the framer for good: every later next()/nextRaw() throws the same
+ * error.
  *
  * Chunks are kept in a list and only joined when a header or a whole frame is available, and
  * then only as many chunks as that needs: each byte is copied at most a couple of times, so a
@@ -23,6 +28,8 @@ import type { HeaderLimits, MessageHeader, WireMessage } from './message.js';
 export interface FramerOptions extends HeaderLimits {
   /** Hard cap on bytes held while waiting for a frame to complete. */
   maxBuffered?: number;
+  /** Checks each decoded header before its body is accepted; throwing refuses it. */
+  validate?: (header: MessageHeader) => void;
 }
 
 export interface Frame {
@@ -30,6 +37,21 @@ export interface Frame {
   /** Writer's byte order (from the marker in type). */
   littleEndian: boolean;
   /** Whole frame length in bytes. */
+  length: number;
+}
+
+/** A complete frame as received: its decoded header and its bytes. */
+export interface RawFrame {
+  header: MessageHeader;
+  /** Writer's byte order (from the marker in type). */
+  littleEndian: boolean;
+  /** The whole frame, header included: a view, valid until the next push(). */
+  bytes: Uint8Array;
+}
+
+interface Pending {
+  header: MessageHeader;
+  littleEndian: boolean;
   length: number;
 }
 
@@ -41,7 +63,9 @@ export class MessageFramer {
   private start = 0;
   private held = 0;
   /** The decoded header of the first unreturned frame, while its body is incomplete. */
-  private pending: { header: MessageHeader; littleEndian: boolean; length: number } | null = null;
+  private pending: Pending | null = null;
+  /** The error that refused a header: the stream is unusable after it. */
+  private failure: unknown = null;
   private readonly maxBuffered: number;
 
   constructor(private readonly limits: FramerOptions) {
@@ -62,30 +86,63 @@ export class MessageFramer {
     this.held += chunk.length;
   }
 
-  /** The next complete frame, or null if more bytes are needed. */
+  /** The next complete frame, decoded, or null if more bytes are needed. */
   next(): Frame | null {
-    if (this.pending === null) {
+    const p = this.complete();
+    if (p === null) return null;
+    const buf = this.contiguous(p.length);
+    const body = decodeBody(p.header, p.littleEndian, buf, this.start + HEADER_SIZE, buf.length);
+    this.consume(p.length, buf);
+    return { message: body.value, littleEndian: p.littleEndian, length: p.length };
+  }
+
+  /** The next complete frame's bytes, or null if more bytes are needed. */
+  nextRaw(): RawFrame | null {
+    const p = this.complete();
+    if (p === null) return null;
+    const buf = this.contiguous(p.length);
+    const bytes = buf.subarray(this.start, this.start + p.length);
+    this.consume(p.length, buf);
+    return { header: p.header, littleEndian: p.littleEndian, bytes };
+  }
+
+  /** The first unreturned frame once all its bytes are held, its header checked; else null. */
+  private complete(): Pending | null {
+    let p = this.pending;
+    if (p === null) {
+      if (this.failure !== null) throw this.failure;
       if (this.held < HEADER_SIZE) return null;
-      const buf = this.contiguous(HEADER_SIZE);
-      const h = decodeHeader(buf, this.start, buf.length, this.limits);
-      const length = HEADER_SIZE + bodyLength(h.value);
-      if (length > this.maxBuffered) {
-        throw new ProtocolError('TOO_LARGE', 'stream', 'frame_length', this.start, `<= ${this.maxBuffered}`, length);
+      try {
+        p = this.checkHeader();
+      } catch (err) {
+        this.failure = err;
+        throw err;
       }
-      this.pending = { header: h.value, littleEndian: h.littleEndian, length };
+      this.pending = p;
     }
-    const { header, littleEndian, length } = this.pending;
-    if (this.held < length) return null;
-    const buf = this.contiguous(length);
-    const body = decodeBody(header, littleEndian, buf, this.start + HEADER_SIZE, buf.length);
+    return this.held < p.length ? null : p;
+  }
+
+  private checkHeader(): Pending {
+    const buf = this.contiguous(HEADER_SIZE);
+    const h = decodeHeader(buf, this.start, buf.length, this.limits);
+    this.limits.validate?.(h.value);
+    const length = HEADER_SIZE + bodyLength(h.value);
+    if (length > this.maxBuffered) {
+      throw new ProtocolError('TOO_LARGE', 'stream', 'frame_length', this.start, `<= ${this.maxBuffered}`, length);
+    }
+    return { header: h.value, littleEndian: h.littleEndian, length };
+  }
+
+  /** Drops the returned frame of `length` bytes from the front of `buf` (= chunks[0]). */
+  private consume(length: number, buf: Uint8Array): void {
     this.pending = null;
     this.held -= length;
-    this.start = body.offset;
+    this.start += length;
     if (this.start === buf.length) {
       this.chunks.shift();
       this.start = 0;
     }
-    return { message: body.value, littleEndian, length };
   }
 
   /** Bytes still held (from the start of the first unreturned frame), e.g. to hand over after the framer is abandoned. */
