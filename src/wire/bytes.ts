@@ -42,9 +42,9 @@ export function readI16(buf: Uint8Array, offset: number, le: boolean): number {
   return (readU16(buf, offset, le) << 16) >> 16;
 }
 
-/** A byte as C's (signed) char. */
-export function readI8(buf: Uint8Array, offset: number): number {
-  return (buf[offset]! << 24) >> 24;
+/** The low byte of `v` as C's (signed) char. */
+export function int8(v: number): number {
+  return ((v & 0xff) ^ 0x80) - 0x80;
 }
 
 /** Writes the low 32 bits of `v` little-endian at `o`; returns the offset after it. */

@@ -15,6 +15,9 @@ import {
   viewFrame,
 } from '../../wire/client/index.js';
 import type { GroupId as WireGroupId } from '../../wire/client/index.js';
+
+// The daemon's names for the wire encoders it uses as they are.
+export { encodeSelfLeave as buildSelfLeave, normaliseFrame } from '../../wire/client/index.js';
 import type { GroupId } from './types.js';
 
 /** How the ring orders a message (the reference's packet types, PROTOCOL-NOTES E.1). */

@@ -16,6 +16,8 @@
  */
 import { encodeNetworkMembership, encodeTransition, vsSetSize } from '../../wire/client/index.js';
 import { wireGroupId } from './frames.js';
+
+export { withMyVsSetOffset as withVsSetOffset } from '../../wire/client/index.js';
 import { compareMembIds, isUnknownMembId, sameRingId, type ConfOrder, type DaemonEntry } from './groups-model.js';
 import type { GroupId } from './types.js';
 

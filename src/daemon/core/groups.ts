@@ -20,11 +20,11 @@
  * message. The group id is the ring id current when the group was created (or last rebased on a
  * configuration change) plus a counter that every join, leave and kill increments.
  */
-import { encodeSelfLeave, ServiceType, withMyVsSetOffset } from '../../wire/client/index.js';
+import { ServiceType } from '../../wire/client/index.js';
 import type { GroupsMessage } from '../../wire/daemon/index.js';
-import { buildLightweightMembership, ServiceClass, type RingMessage } from './frames.js';
+import { buildLightweightMembership, buildSelfLeave, ServiceClass, type RingMessage } from './frames.js';
 import { buildGroupsBuffers, groupsRingMessages, parseGroupsMessage, type GroupsBuffer } from './groups-exchange.js';
-import { buildNetworkMembership, buildTransition, computeVsSets } from './groups-frames.js';
+import { buildNetworkMembership, buildTransition, computeVsSets, withVsSetOffset } from './groups-frames.js';
 import {
   allMembers, compareNames, ConfOrder, insertSorted, isUnknownMembId, memberCount, putDaemon, removeSwapLast,
   sameRingId, UNKNOWN_MEMB_ID, type DaemonEntry, type GroupRecord,
@@ -606,7 +606,7 @@ export class GroupsLayer {
     if (g === undefined || dm === undefined || !dm.members.includes(member)) return [];
     const out: Notification[] = [];
     if (d.local) {
-      out.push({ recipients: [member], frame: encodeSelfLeave(g.name) });
+      out.push({ recipients: [member], frame: buildSelfLeave(g.name) });
       removeSwapLast(g.local, member);
     }
     if (!this.remove(g, dm, member)) return out;
@@ -708,7 +708,7 @@ export class GroupsLayer {
     if (joiner === null || !joinerIsLocal) return [{ recipients: [...g.local], frame }];
     return [
       { recipients: g.local.filter((m) => m !== joiner), frame },
-      { recipients: [joiner], frame: withMyVsSetOffset(frame, members.length, vs.joinerOffset!) },
+      { recipients: [joiner], frame: withVsSetOffset(frame, members.length, vs.joinerOffset!) },
     ];
   }
 

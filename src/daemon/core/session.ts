@@ -12,6 +12,7 @@
  * are not already there. Here the stream is a stream: a field may arrive in pieces, and the
  * edge's handshake timer stands in for the reference's impatience (see handshakeTimedOut).
  */
+import { int8 } from '../../wire/bytes.js';
 import { decodeAuthReply, encodeAccept, encodeAuthList, ErrorCode, Limits, privateGroupName } from '../../wire/client/index.js';
 import { authenticate, authenticateLegacy, offeredMethods } from './auth.js';
 import type { AuthPolicy, ClientIdentity } from './auth.js';
@@ -49,11 +50,6 @@ export type SessionEffect =
   | { readonly kind: 'violation'; readonly violation: HeaderViolation };
 
 export type SessionPhase = 'version' | 'flags' | 'name' | 'auth' | 'op' | 'closed';
-
-/** Reads a byte as C's (signed) char. */
-function s8(b: number): number {
-  return (b << 24) >> 24;
-}
 
 const AUTH_REPLY_SIZE = Limits.AUTH_REPLY_SIZE;
 const EMPTY = new Uint8Array(0);
@@ -168,12 +164,12 @@ export class SessionMachine {
       switch (this.phaseNow) {
         case 'version': {
           if (this.pending.length < 2) return;
-          const major = s8(this.pending[0]!);
-          const minor = s8(this.pending[1]!);
+          const major = int8(this.pending[0]!);
+          const minor = int8(this.pending[1]!);
           const withPatch = major * 10000 + minor * 100 > 31400;
           const bytes = this.take(withPatch ? 3 : 2);
           if (bytes === null) return;
-          const patch = withPatch ? s8(bytes[2]!) : 0;
+          const patch = withPatch ? int8(bytes[2]!) : 0;
           this.version = { major, minor, patch };
           if (major * 10000 + minor * 100 + patch < 30100) {
             this.reject(ErrorCode.REJECT_VERSION, out);
@@ -185,10 +181,10 @@ export class SessionMachine {
         case 'flags': {
           const bytes = this.take(2);
           if (bytes === null) return;
-          const flags = s8(bytes[0]!);
+          const flags = int8(bytes[0]!);
           this.wantsMembership = flags % 2 === 1;
           this.priorityValue = Math.trunc(flags / 16);
-          this.nameLen = s8(bytes[1]!);
+          this.nameLen = int8(bytes[1]!);
           if (this.nameLen > Limits.MAX_PRIVATE_NAME || this.nameLen < 0) {
             this.reject(ErrorCode.REJECT_ILLEGAL_NAME, out);
             return;
