@@ -12,7 +12,7 @@
  */
 import { readI32 } from '../wire/bytes.js';
 import { ServiceType } from '../wire/client/constants.js';
-import { HeaderField } from '../wire/client/message.js';
+import { HEADER_SIZE, HeaderField } from '../wire/client/message.js';
 import type { DeliverAction } from '../daemon/ring/actions.js';
 import { dataOffset, type WorkItem } from './scenario.js';
 import type { SimNode } from './simulation.js';
@@ -70,7 +70,7 @@ export class Checker {
     }
     const m = a.message;
     const who = `d${node.index}`;
-    if (m.length < 48) return this.fail(now, `${who} delivered a ${m.length}-byte message`);
+    if (m.length < HEADER_SIZE) return this.fail(now, `${who} delivered a ${m.length}-byte message`);
     const numGroups = readI32(m, HeaderField.NUM_GROUPS, true);
     const off = dataOffset(numGroups);
     if (numGroups < 0 || off + 8 > m.length) return this.fail(now, `${who} delivered a message with a bad header`);

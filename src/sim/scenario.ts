@@ -6,7 +6,7 @@
  */
 import { ipv4Word, put32 } from '../wire/bytes.js';
 import { ServiceType } from '../wire/client/constants.js';
-import { encodeMessage, makeHint } from '../wire/client/message.js';
+import { encodeMessage, HEADER_SIZE, makeHint, NAME_SIZE } from '../wire/client/message.js';
 import { packetTypeOf, type DataPacketType } from '../daemon/ring/constants.js';
 import { Prng } from './prng.js';
 
@@ -152,7 +152,7 @@ export interface WorkItem {
 
 /** Offset of the data in a ring message with `numGroups` groups. */
 export function dataOffset(numGroups: number): number {
-  return 48 + 32 * numGroups;
+  return HEADER_SIZE + NAME_SIZE * numGroups;
 }
 
 export function makeWorkload(s: Scenario, nodeCount: number): WorkItem[] {
