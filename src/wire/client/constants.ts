@@ -1,8 +1,8 @@
 /**
- * Client⇄daemon protocol constants (SPEC.md §2). Values are the 4.4 reference's.
+ * Client⇄daemon protocol constants (SPEC.md Part I). Values are the 4.4 reference's.
  */
 
-/** Service-type and message-type bits of the 32-bit `type` word (SPEC.md §2.8). */
+/** Service-type and message-type bits of the 32-bit `type` word (SPEC.md Part I §4). */
 export const ServiceType = {
   UNRELIABLE_MESS: 0x00000001,
   RELIABLE_MESS: 0x00000002,
@@ -29,7 +29,7 @@ export const ServiceType = {
   DROP_RECV: 0x01000000,
 } as const;
 
-/** Connect results and error codes of the C API (SPEC.md §2.9). */
+/** Connect results and error codes of the C API (SPEC.md Part I §8). */
 export const ErrorCode = {
   ACCEPT_SESSION: 1,
   ILLEGAL_SPREAD: -1,
@@ -72,7 +72,7 @@ export const Limits = {
   MAX_MESSAGE_BODY_LEN: 144000,
   /**
    * The largest data_len + 32 * num_groups that fits the reference's 100 fragments of
-   * 1432 bytes after the 48-byte header (SPEC.md §2.10); above it the reference aborts.
+   * 1432 bytes after the 48-byte header (SPEC.md Part I §9); above it the reference aborts.
    */
   MAX_DELIVERABLE_BODY: 143152,
   MAX_AUTH_NAME: 30,
