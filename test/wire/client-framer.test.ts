@@ -28,7 +28,7 @@ describe('MessageFramer', () => {
       ...CLIENT_TO_DAEMON_LIMITS,
       validate: (h) => {
         seen.push(h.name);
-        if (seen.length === 2) throw new Error('refused');
+        if (seen.length >= 2) throw new Error('refused');
       },
     });
     f.push(fr);
@@ -36,8 +36,8 @@ describe('MessageFramer', () => {
     expect(f.next()?.length).toBe(fr.length);
     expect(() => f.next()).toThrow('refused');
     f.push(fr);
-    expect(() => f.next()).toThrow('refused');
-    expect(seen).toHaveLength(2);
+    expect(() => f.next()).toThrow('refused'); // the same header again
+    expect(seen).toHaveLength(3);
   });
 
   it('nextRaw returns the whole frame bytes with its decoded header', () => {
@@ -52,7 +52,12 @@ describe('MessageFramer', () => {
     expect(toHex(raw.bytes)).toBe(toHex(fr));
     expect(raw.header).toMatchObject({ name: '#alice#localhost', numGroups: 1, dataLen: 300 });
     expect(raw.littleEndian).toBe(true);
+    expect(raw.owned).toBe(true); // gathered from two chunks
     expect(f.buffered).toBe(0);
+    f.push(Uint8Array.from([...fr, ...fr]));
+    const a = f.nextRaw()!;
+    const b = f.nextRaw()!;
+    expect([a.owned, b.owned, toHex(b.bytes) === toHex(fr), f.nextRaw()]).toEqual([false, false, true, null]);
   });
 
   it('accepts a max-size client frame followed by small ones in 64 KiB socket chunks', () => {

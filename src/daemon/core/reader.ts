@@ -128,10 +128,13 @@ function asViolation(err: unknown): HeaderViolation {
   throw err;
 }
 
-/** The frame normalised into a buffer of its own, shared by every delivery. */
+/** Every byte of a frame buffer is written, so pooled memory is fine. */
+const allocate = (n: number): Uint8Array => Buffer.allocUnsafe(n);
+
+/** The frame normalised in a buffer of its own (never written again), shared by every delivery. */
 function ringMessageOf(f: RawFrame): RingMessage {
-  // Every byte is written, so pooled memory is fine; the frame is never written again.
-  return ringMessageFromFrame(normaliseClientFrameInto(f.bytes, f.header, Buffer.allocUnsafe(f.bytes.length)));
+  const frame = f.owned ? f.bytes : allocate(f.bytes.length);
+  return ringMessageFromFrame(normaliseClientFrameInto(f.bytes, f.header, frame));
 }
 
 export class ClientMessageReader {
@@ -142,6 +145,7 @@ export class ClientMessageReader {
     this.framer = new MessageFramer({
       ...DECODE_LIMITS,
       maxBuffered: HEADER_SIZE + MAX_CLIENT_BODY,
+      allocate,
       validate: (h) => {
         const violation = validateClientHeader(h, sessionName, daemonName);
         if (violation !== null) throw violation;

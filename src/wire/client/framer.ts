@@ -5,8 +5,7 @@
  * complete frame's bytes, or null when more bytes are needed. Each header is checked as soon as
  * its 48 bytes are in, before any of its body is accepted: against the limits (ProtocolError),
  * then by the `validate` hook (a daemon's checks of what a client may send, Part I §5.2). The
- * first header refused stops the framer for good: every later next()/nextRaw() throws the same
- * error.
+ * framer never moves past a refused header: every later next()/nextRaw() throws again.
  *
  * Chunks are kept in a list and only joined when a header or a whole frame is available, and
  * then only as many chunks as that needs: each byte is copied at most a couple of times, so a
@@ -30,6 +29,8 @@ export interface FramerOptions extends HeaderLimits {
   maxBuffered?: number;
   /** Checks each decoded header before its body is accepted; throwing refuses it. */
   validate?: (header: MessageHeader) => void;
+  /** Allocates the buffer nextRaw() gathers a frame split across chunks into (default: a zeroed Uint8Array). */
+  allocate?: (length: number) => Uint8Array;
 }
 
 export interface Frame {
@@ -45,8 +46,13 @@ export interface RawFrame {
   header: MessageHeader;
   /** Writer's byte order (from the marker in type). */
   littleEndian: boolean;
-  /** The whole frame, header included: a view, valid until the next push(). */
+  /** The whole frame, header included. */
   bytes: Uint8Array;
+  /**
+   * True when `bytes` is a buffer of its own, gathered from several chunks (the caller may
+   * write it); false when it is a view of a pushed chunk.
+   */
+  owned: boolean;
 }
 
 interface Pending {
@@ -64,12 +70,12 @@ export class MessageFramer {
   private held = 0;
   /** The decoded header of the first unreturned frame, while its body is incomplete. */
   private pending: Pending | null = null;
-  /** The error that refused a header: the stream is unusable after it. */
-  private failure: unknown = null;
   private readonly maxBuffered: number;
+  private readonly validate: ((header: MessageHeader) => void) | undefined;
 
   constructor(private readonly limits: FramerOptions) {
     this.maxBuffered = limits.maxBuffered ?? HEADER_SIZE + 4 + 32 * limits.maxGroups + limits.maxDataLen;
+    this.validate = limits.validate;
   }
 
   /** Bytes received but not yet returned as frames (a pending frame's header included). */
@@ -88,50 +94,64 @@ export class MessageFramer {
 
   /** The next complete frame, decoded, or null if more bytes are needed. */
   next(): Frame | null {
-    const p = this.complete();
-    if (p === null) return null;
+    const p = this.pending ?? this.startFrame();
+    if (p === null || this.held < p.length) return null;
     const buf = this.contiguous(p.length);
     const body = decodeBody(p.header, p.littleEndian, buf, this.start + HEADER_SIZE, buf.length);
     this.consume(p.length, buf);
     return { message: body.value, littleEndian: p.littleEndian, length: p.length };
   }
 
-  /** The next complete frame's bytes, or null if more bytes are needed. */
+  /**
+   * The next complete frame's bytes, or null if more bytes are needed: a view when the frame
+   * lies in one chunk, else its bytes gathered (each copied once) into a buffer of its own.
+   */
   nextRaw(): RawFrame | null {
-    const p = this.complete();
-    if (p === null) return null;
-    const buf = this.contiguous(p.length);
-    const bytes = buf.subarray(this.start, this.start + p.length);
-    this.consume(p.length, buf);
-    return { header: p.header, littleEndian: p.littleEndian, bytes };
-  }
-
-  /** The first unreturned frame once all its bytes are held, its header checked; else null. */
-  private complete(): Pending | null {
-    let p = this.pending;
-    if (p === null) {
-      if (this.failure !== null) throw this.failure;
-      if (this.held < HEADER_SIZE) return null;
-      try {
-        p = this.checkHeader();
-      } catch (err) {
-        this.failure = err;
-        throw err;
-      }
-      this.pending = p;
+    const p = this.pending ?? this.startFrame();
+    if (p === null || this.held < p.length) return null;
+    const first = this.chunks[0]!;
+    if (first.length - this.start < p.length) {
+      return { header: p.header, littleEndian: p.littleEndian, bytes: this.gather(p.length), owned: true };
     }
-    return this.held < p.length ? null : p;
+    const bytes = first.subarray(this.start, this.start + p.length);
+    this.consume(p.length, first);
+    return { header: p.header, littleEndian: p.littleEndian, bytes, owned: false };
   }
 
-  private checkHeader(): Pending {
+  /**
+   * Decodes and checks the header of the first unreturned frame once its 48 bytes are held
+   * (null before). A refused header throws, and throws again on every later call: the framer
+   * never moves past it.
+   */
+  private startFrame(): Pending | null {
+    if (this.held < HEADER_SIZE) return null;
     const buf = this.contiguous(HEADER_SIZE);
     const h = decodeHeader(buf, this.start, buf.length, this.limits);
-    this.limits.validate?.(h.value);
+    if (this.validate !== undefined) this.validate(h.value);
     const length = HEADER_SIZE + bodyLength(h.value);
     if (length > this.maxBuffered) {
       throw new ProtocolError('TOO_LARGE', 'stream', 'frame_length', this.start, `<= ${this.maxBuffered}`, length);
     }
-    return { header: h.value, littleEndian: h.littleEndian, length };
+    return (this.pending = { header: h.value, littleEndian: h.littleEndian, length });
+  }
+
+  /** Moves the first `n` unread bytes, spread over several chunks, into a new buffer. */
+  private gather(n: number): Uint8Array {
+    const out = this.limits.allocate?.(n) ?? new Uint8Array(n);
+    this.pending = null;
+    this.held -= n;
+    for (let o = 0; o < n;) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length - this.start, n - o);
+      out.set(c.subarray(this.start, this.start + k), o);
+      o += k;
+      this.start += k;
+      if (this.start === c.length) {
+        this.chunks.shift();
+        this.start = 0;
+      }
+    }
+    return out;
   }
 
   /** Drops the returned frame of `length` bytes from the front of `buf` (= chunks[0]). */

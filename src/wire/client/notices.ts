@@ -99,10 +99,10 @@ export function encodeSelfLeave(group: string): Uint8Array {
 
 /**
  * Copies a whole client frame (`src`, its header already decoded as `h`) into `out` (of the
- * same length) normalised: every byte of `out` is written.
+ * same length, or `src` itself) normalised: every byte of `out` is written.
  */
 export function normaliseClientFrameInto(src: Uint8Array, h: MessageHeader, out: Uint8Array): Uint8Array {
-  out.set(src, 0);
+  if (out !== src) out.set(src, 0);
   put32(out, TYPE_AT, (h.type | ENDIAN_MARKER) >>> 0);
   out[NAME_AT + NAME_SIZE - 1] = 0;
   put32(out, NUM_GROUPS_AT, h.numGroups);
