@@ -77,12 +77,6 @@ export function wireGroupId(id: GroupId): WireGroupId {
  * A lightweight regular membership (join / leave / disconnect in an unchanged group): the
  * groups array lists every member, the body names only the member that changed.
  */
-export function buildLightweightMembership(
-  group: string,
-  members: readonly string[],
-  groupId: GroupId,
-  cause: number,
-  changedMember: string,
-): Uint8Array {
-  return encodeLightweightMembership(group, members, wireGroupId(groupId), cause, changedMember);
+export function buildLightweightMembership(group: string, members: readonly string[], id: GroupId, cause: number, changed: string): Uint8Array {
+  return encodeLightweightMembership(group, members, wireGroupId(id), cause, changed);
 }
