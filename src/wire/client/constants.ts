@@ -10,6 +10,7 @@ export const ServiceType = {
   CAUSAL_MESS: 0x00000008,
   AGREED_MESS: 0x00000010,
   SAFE_MESS: 0x00000020,
+  /** The mask of the six service bits above (what the daemon counts when it validates a header). */
   REGULAR_MESS: 0x0000003f,
   SELF_DISCARD: 0x00000040,
   ENDIAN_RESERVED: 0x80000080,
