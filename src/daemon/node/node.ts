@@ -22,7 +22,7 @@
  *   engine / membership `deliver`, membership `transitional` / `regular` → the ordering, in
  *                                       the order produced
  */
-import { ENDIAN_MARKER } from '../../wire/bytes.js';
+import { peekTypeWord } from '../../wire/bytes.js';
 import { MONITOR_MAGIC, PacketType } from '../../wire/daemon/constants.js';
 import type { Channel } from '../../wire/daemon/datagram.js';
 import { safeDecode } from '../../wire/daemon/datagram.js';
@@ -94,18 +94,6 @@ export interface NodeStats {
   configurations: number;
 }
 
-/** The type word of a data/token datagram without its marker, or null when unreadable. */
-function peekType(bytes: Uint8Array): number | null {
-  if (bytes.length < 4) return null;
-  const b0 = bytes[0]!;
-  const b3 = bytes[3]!;
-  if ((b0 & 0x80) !== (b3 & 0x80)) return null;
-  const v = (b0 & 0x80) !== 0
-    ? (b0 | (bytes[1]! << 8) | (bytes[2]! << 16) | (b3 << 24)) >>> 0
-    : ((b0 << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | b3) >>> 0;
-  return (v & ~ENDIAN_MARKER) >>> 0;
-}
-
 export class DaemonNode {
   readonly engine: RingEngine;
   readonly membership: Membership;
@@ -167,7 +155,7 @@ export class DaemonNode {
   }
 
   datagram(channel: Channel, bytes: Uint8Array, now: number): void {
-    const type = peekType(bytes);
+    const type = peekTypeWord(bytes, 0);
     if (channel === 'data' && type !== null && (type & PacketType.PARTITION) !== 0) {
       this.membership.handleDatagram(channel, bytes, now);
     } else if (!this.membership.admits(channel, bytes)) {

@@ -25,7 +25,7 @@ import {
   decodePacketHeader, decodeTokenHeader, encodePacketHeaderInto, encodeTokenHeaderInto,
   type MembershipId, type PacketHeader, type TokenHeader,
 } from '../../wire/daemon/header.js';
-import { put16, put32, readerFor, type Reader } from '../../wire/daemon/reader.js';
+import { put16, put32, readerFor, type Reader } from '../../wire/bytes.js';
 import { decodeRtrList, encodeRtrListInto, rtrListLength, type RtrRecord } from '../../wire/daemon/token.js';
 import { ENDIAN_MARKER } from '../../wire/bytes.js';
 import type { Channel, DeliverAction, RingAction, RingTimer, ViolationCode } from './actions.js';

@@ -19,7 +19,7 @@ import { ProtocolError } from '../errors.js';
 import { Limits, PacketType, Size } from './constants.js';
 import { putMembId, type MembershipId, type TokenHeader } from './header.js';
 import { putRep, type RepInfo } from './membership.js';
-import { bytesOf, checkRange, put16, put32, putRaw, type Reader } from './reader.js';
+import { bytesOf, checkRange, put16, put32, putRaw, type Reader } from '../bytes.js';
 
 export interface FormMembers {
   numMembers: number;

@@ -13,10 +13,9 @@
  * flips the first fragment header separately from the rest of the header (with the in-body
  * fragment headers); we read it in the writer's order like every other field.
  */
-import { ENDIAN_MARKER } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
 import { Size } from './constants.js';
-import { put16, put32, Reader, readerFor } from './reader.js';
+import { ENDIAN_MARKER, put16, put32, Reader, readerFor } from '../bytes.js';
 
 /**
  * A ring (membership) id, the wire's membership_id: the proc id of the daemon that formed the
