@@ -12,7 +12,7 @@
  * built, with the synced set), which is AGREED. Every daemon record carries the GROUP's memb id.
  */
 import { ENDIAN_MARKER } from '../../wire/bytes.js';
-import { ServiceType } from '../../wire/client/index.js';
+import { HEADER_SIZE, ServiceType } from '../../wire/client/index.js';
 import { decodeGroupsMessage, encodeGroupsMessage, type GroupsDaemon, type GroupsEntry, type GroupsMessage } from '../../wire/daemon/index.js';
 import type { RingId } from '../../wire/daemon/header.js';
 import { ServiceClass, type RingMessage } from './frames.js';
@@ -21,7 +21,6 @@ import type { GroupTable } from './groups-table.js';
 
 /** Largest GROUPS message body (the reference's GROUPS_BUF_SIZE). */
 export const GROUPS_BUF_SIZE = 100000;
-const MESSAGE_HEADER = 48;
 const NAME = 32;
 /** name, group id, changed, number of daemons. */
 const GROUP_INFO = NAME + 12 + 2 + 2;
@@ -55,7 +54,7 @@ export function buildGroupsBuffers(
     const startDi = di;
     while (gi < groups.length) {
       const g = groups[gi]!;
-      if (GROUP_INFO + MESSAGE_HEADER > limit - bytes) break;
+      if (GROUP_INFO + HEADER_SIZE > limit - bytes) break;
       bytes += GROUP_INFO;
       const entry: GroupsEntry = {
         name: g.name,
@@ -67,7 +66,7 @@ export function buildGroupsBuffers(
       let full = false;
       for (; di < g.daemons.length; di++) {
         const d = g.daemons[di]!;
-        if (DAEMON_INFO + NAME * d.members.length + MESSAGE_HEADER > limit - bytes) {
+        if (DAEMON_INFO + NAME * d.members.length + HEADER_SIZE > limit - bytes) {
           full = true;
           break;
         }
@@ -124,7 +123,7 @@ export function groupsRingMessages(buffers: readonly GroupsBuffer[], sender: Gro
       type,
       sender: sender.daemonName,
       groups: [],
-      dataLen: frame.length - MESSAGE_HEADER,
+      dataLen: frame.length - HEADER_SIZE,
       service: last ? ServiceClass.AGREED : ServiceClass.RELIABLE,
     });
   }

@@ -16,8 +16,8 @@
  * uses it) GROUPS queue; at the poll the queue the groups layer last chose is restored and the
  * groups layer's own actions follow.
  */
-import { ServiceType } from '../../wire/client/index.js';
-import { isLittleEndianWord, readU32 } from '../../wire/bytes.js';
+import { HEADER_SIZE, ServiceType } from '../../wire/client/index.js';
+import { peekTypeWord } from '../../wire/bytes.js';
 import type { RingMessage } from '../core/frames.js';
 import { ringMessageFromFrame } from '../core/frames.js';
 import { Fifo } from '../core/ordering.js';
@@ -115,8 +115,8 @@ export class RingOrdering implements Ordering, GroupsControl {
   /** A whole message the ring delivered (DeliverAction.message, originator's byte order). */
   delivered(a: DeliverAction): void {
     const raw = a.message;
-    if (raw.length >= 48) {
-      const type = readU32(raw, 0, isLittleEndianWord(raw, 0));
+    const type = raw.length >= HEADER_SIZE ? peekTypeWord(raw, 0) : null;
+    if (type !== null) {
       if (type & ServiceType.GROUPS_MESS) {
         this.stats.delivered++;
         this.push({ kind: 'groups', raw });
