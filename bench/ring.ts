@@ -6,8 +6,7 @@
  * reaches with the simulated per-datagram CPU cost (a property of the token protocol and the
  * windows, not of this machine).
  *
- * The reference's figures for comparison (real network, measured on this VM, see
- * ../shared/reference/README.md): 3-daemon ring 100 B ≈ 80k msgs/s, 1000 B ≈ 37k msgs/s.
+ * The real ring, ours against the reference, is bench/ring-real.ts.
  */
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 import { randomScenario } from '../src/sim/scenario.js';

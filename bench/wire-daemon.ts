@@ -3,8 +3,8 @@
  * packets and tokens from a captured ring), in packets/s. The 40-byte packet header decode
  * runs side by side with an independent binary-parser decoder (baseline; ratio = ours/theirs).
  *
- * Inputs: the shared bulk capture when present (/work/shared/reference/captures, 1000-byte
- * AGREED messages), else our committed capture test/wire-daemon/captures/ring-lo3-mixed.pcap.
+ * Inputs: the reference's bulk capture (test/vectors/reference/captures/ring-ns-acc-bulk.pcap,
+ * 1000-byte AGREED messages), else our capture test/wire-daemon/captures/ring-lo3-mixed.pcap.
  */
 import { deepStrictEqual } from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,12 +25,11 @@ import { measure } from './measure.js';
 import type { BenchModule, BenchRow } from './run.js';
 
 const GROUP = 'wire/daemon';
-const SHARED_BULK = '/work/shared/reference/captures/ring-ns-acc-bulk.pcap';
 
-function localCapture(): string {
-  // bench/ under tsx, dist/bench/ when built: look upwards for the committed capture.
+/** A committed capture (bench/ under tsx, dist/bench/ when built: look upwards). */
+function committed(path: string): string {
   for (const up of ['../', '../../']) {
-    const p = fileURLToPath(new URL(`${up}test/wire-daemon/captures/ring-lo3-mixed.pcap`, import.meta.url));
+    const p = fileURLToPath(new URL(`${up}${path}`, import.meta.url));
     if (existsSync(p)) return p;
   }
   return '';
@@ -44,7 +43,8 @@ interface Input {
 }
 
 function loadInput(): Input {
-  const file = existsSync(SHARED_BULK) ? SHARED_BULK : localCapture();
+  const bulk = committed('test/vectors/reference/captures/ring-ns-acc-bulk.pcap');
+  const file = bulk !== '' ? bulk : committed('test/wire-daemon/captures/ring-lo3-mixed.pcap');
   const cap = readCapture(readFileSync(file));
   // Channel by port: N data, N+1 token, for the segment ports that carry tokens (N+1 odd here).
   const all: Input['all'] = [];
@@ -102,7 +102,7 @@ export const benchmark: BenchModule = {
   name: 'wire-daemon',
   description: 'daemon wire codecs: decode/encode of captured data packets and tokens (baseline: binary-parser header)',
   available() {
-    return existsSync(SHARED_BULK) || localCapture() !== '' ? null : 'no captured ring traffic found';
+    return committed('test/vectors/reference/captures/ring-ns-acc-bulk.pcap') !== '' || committed('test/wire-daemon/captures/ring-lo3-mixed.pcap') !== '' ? null : 'no captured ring traffic found';
   },
   run(opts) {
     const input = loadInput();

@@ -20,6 +20,7 @@ import { ServiceType } from '../../src/wire/client/index.js';
 import { decodeDatagram, decodeGroupsMessage } from '../../src/wire/daemon/index.js';
 import { readCapture } from '../../src/wire/pcap/index.js';
 import { Cluster, hex } from './cluster.js';
+import { referenceCapturesDir } from '../vectors/reference.js';
 
 interface Datagram {
   bytes: Uint8Array;
@@ -45,7 +46,7 @@ function groupsMessages(datagrams: Iterable<Datagram>): Uint8Array[] {
 }
 
 function jsonCapture(name: string): Datagram[] {
-  const j = JSON.parse(readFileSync(`/work/shared/reference/captures/${name}.json`, 'utf8')) as {
+  const j = JSON.parse(readFileSync(`${referenceCapturesDir()}${name}.json`, 'utf8')) as {
     udp_datagrams: Array<{ dst: string; hex: string }>;
   };
   return j.udp_datagrams.map((d) => ({

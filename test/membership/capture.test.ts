@@ -18,8 +18,10 @@ import { describe, expect, it } from 'vitest';
 import { configHash } from '../../src/daemon/config/index.js';
 import { procIdOf } from '../../src/wire/daemon/index.js';
 import { compareSends, loadConf, loadPcap, replay, type LoadedCapture } from './capture-harness.js';
+import { referenceCapturesDir, referenceConfDir } from '../vectors/reference.js';
 
-const SHARED = '/work/shared/reference/';
+const CAPTURES = referenceCapturesDir();
+const CONFS = referenceConfDir();
 const LOCAL = new URL('../wire-daemon/captures/', import.meta.url).pathname;
 
 interface Life {
@@ -43,7 +45,7 @@ interface Case {
 // daemon's last datagram when it was killed.
 const CASES: Case[] = [
   {
-    name: 'ring-lo-acc', pcap: `${SHARED}captures/ring-lo-acc.pcap`, conf: `${SHARED}conf/lo3seg-acc.conf`, selfVisible: true,
+    name: 'ring-lo-acc', pcap: `${CAPTURES}ring-lo-acc.pcap`, conf: `${CONFS}lo3seg-acc.conf`, selfVisible: true,
     lives: [
       { ip: '127.0.0.1', start: -500.45, end: 38240 },
       { ip: '127.0.0.2', start: 3311.0 - 500.45, end: 15900 },
@@ -61,7 +63,7 @@ const CASES: Case[] = [
     ],
   },
   ...(['acc', 'orig', 'unspec'] as const).map((v): Case => ({
-    name: `ring-ns-${v}`, pcap: `${SHARED}captures/ring-ns-${v}.pcap`, conf: `${SHARED}conf/ns3-${v}.conf`, selfVisible: false,
+    name: `ring-ns-${v}`, pcap: `${CAPTURES}ring-ns-${v}.pcap`, conf: `${CONFS}ns3-${v}.conf`, selfVisible: false,
     lives: [
       { ip: '10.77.0.1', start: -0.1, end: 38735 },
       { ip: '10.77.0.2', start: { acc: 3311.8, orig: 3311.6, unspec: 3310.5 }[v] - 0.1, end: 16400 },

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { parseConfig, selectDaemon } from '../../src/daemon/config/index.js';
 import type { DaemonSpec, SpreadConfig } from '../../src/daemon/config/index.js';
 import { freePort } from '../../interop/launcher.js';
+import { referenceCapturesDir } from '../vectors/reference.js';
 
-export const CAPTURE_DIR = '/work/shared/reference/captures';
+export const CAPTURE_DIR = referenceCapturesDir().slice(0, -1);
 
 export interface CapturedDatagram {
   t: number;

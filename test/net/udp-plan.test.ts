@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isMulticastIp, ipString, planUdp } from '../../src/daemon/net/udp-plan.js';
 import { ipValue, makeConfig } from './support.js';
+import { referenceConfDir } from '../vectors/reference.js';
 
-const CONF_DIR = '/work/shared/reference/conf';
+const CONF_DIR = referenceConfDir().slice(0, -1);
 
 function refConf(name: string) {
   return makeConfig(readFileSync(`${CONF_DIR}/${name}`, 'utf8'));

@@ -14,11 +14,11 @@
  * data packet in a first pass.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { RingEngine } from '../../src/daemon/ring/engine.js';
 import { packetTypeOf, type DataPacketType } from '../../src/daemon/ring/constants.js';
 import type { RingAction } from '../../src/daemon/ring/actions.js';
 import { getArq, getRetrans, procIdOf, PacketType } from '../../src/wire/daemon/constants.js';
+import { referenceCapturesDir } from '../vectors/reference.js';
 
 export interface Captured {
   /** Milliseconds. */
@@ -29,7 +29,7 @@ export interface Captured {
 }
 
 export function capturesDir(): string {
-  return process.env['SPREAD_CAPTURES_DIR'] ?? fileURLToPath(new URL('../../../shared/reference/captures/', import.meta.url));
+  return referenceCapturesDir();
 }
 
 export function loadRingCapture(name: string): Captured[] {

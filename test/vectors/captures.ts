@@ -19,7 +19,7 @@
  * (`(empty)` for name_len 0), suffixed `@<index>` when a capture reuses the name.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { referenceCapturesDir } from './reference.js';
 
 export const CLIENT_CAPTURES = ['client-single', 'client-two', 'client-reject', 'client-ns-bulk'] as const;
 export type ClientCaptureName = (typeof CLIENT_CAPTURES)[number];
@@ -67,7 +67,7 @@ export interface CaptureFile {
 
 /** Where the reference captures live; override with SPREAD_CAPTURES_DIR. */
 export function capturesDir(): string {
-  return process.env['SPREAD_CAPTURES_DIR'] ?? fileURLToPath(new URL('../../../shared/reference/captures/', import.meta.url));
+  return referenceCapturesDir();
 }
 
 export function fromHex(hex: string): Uint8Array {

@@ -5,8 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Channel } from '../../src/wire/daemon/index.js';
+import { referenceCapturesDir } from '../vectors/reference.js';
 
-export const SHARED = '/work/shared/reference/captures/';
+export const SHARED = referenceCapturesDir();
 export const LOCAL = fileURLToPath(new URL('./captures/', import.meta.url));
 
 export const RING_CAPTURES = ['ring-lo-acc', 'ring-ns-acc', 'ring-ns-orig', 'ring-ns-unspec', 'ring-ns-acc-bulk'] as const;
