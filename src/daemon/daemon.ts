@@ -5,10 +5,8 @@
  *                 → DaemonCore (sessions + groups, sans I/O) over the node's ordering
  *                 → UdpEdge (daemon⇄daemon datagrams) and ClientServer (TCP + unix clients)
  *
- * Every input (a datagram, a client event, a timer, an ordering run) ends in settle(), which
- * carries out what the node and the core asked for until both are quiet: datagrams to the UDP
- * edge, one setTimeout per node timer, ordering runs (setImmediate, never re-entrant), client
- * output and closes.
+ * The event-loop glue is runtime/ (DaemonRuntime: settle, timers, the datagram read order);
+ * this file builds the machines, opens the edges and hands out the RunningDaemon.
  *
  * Start-up follows the reference: membership starts alone with its token lost; the first ring
  * (a singleton when no other daemon answers) is installed Seg + Gather timeouts later (about
@@ -17,7 +15,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { selectDaemon } from './config/index.js';
-import type { SpreadConfig } from './config/index.js';
+import type { DaemonSpec, SpreadConfig } from './config/index.js';
 import { loadAccessFile } from './access-file.js';
 import type { AuthPolicy } from './core/auth.js';
 import { DaemonCore, silentLog } from './core/daemon-core.js';
@@ -28,8 +26,7 @@ import { ClientServer } from './net/client-server.js';
 import type { ListenInfo } from './net/client-server.js';
 import { UdpEdge } from './net/udp.js';
 import { DaemonNode } from './node/node.js';
-import { nodeTimerKey } from './node/node.js';
-import type { NodeAction, NodeTimer } from './node/node.js';
+import { DaemonRuntime } from './runtime/runtime.js';
 import { deriveSettings, UNIX_SOCKET_DIR } from './settings.js';
 import type { DaemonSettings } from './settings.js';
 
@@ -76,101 +73,26 @@ export function localIPv4Addresses(): string[] {
   return out;
 }
 
-/** The reference's membership report line, and the one-line ring summary topology tools parse. */
-export function membershipLines(ringId: RingId, members: readonly number[]): { report: string; summary: string } {
-  const p = ringId.procId | 0;
-  const t = ringId.time | 0;
-  return {
-    report: `Membership id is ( ${p}, ${t})`,
-    summary: `ring: ${members.length} members, id ${p}:${t}`,
-  };
+export { membershipLines } from './runtime/runtime.js';
+
+/** spread.access_ip rules: the caller's, else the file from ./ then /etc/ (null: none). */
+function accessRules(options: StartDaemonOptions, settings: DaemonSettings, log: CoreLog): AuthPolicy['ipRules'] {
+  if (options.ipRules !== undefined) return options.ipRules;
+  const file = loadAccessFile();
+  if (file !== null) log.info({ path: file.path, rules: file.rules.length }, 'IP access control file loaded');
+  else if (settings.allowedAuthMethods.includes('IP') || settings.requiredAuthMethods.includes('IP')) {
+    log.warn({}, 'IP access control file not found: IP authentication will deny every client');
+  }
+  return file === null ? null : file.rules;
 }
 
-/**
- * The reference's read order for the two UDP channels: a token waits while data is readable
- * (unless the engine asks for the token first: the accelerated ring's hint that its
- * predecessor has sent the token ahead of its packets). Node reads every socket that is ready
- * in one poll phase before setImmediate callbacks run, so a token waits there, behind the data
- * read in the same turn. The node's actions are carried out (settle) once per turn for data, at
- * once for a token, so a token is forwarded as soon as it is handled.
- */
-class DatagramReader {
-  private tokens: Uint8Array[] = [];
-  private turn: NodeJS.Immediate | null = null;
-
-  constructor(
-    private readonly node: DaemonNode,
-    private readonly clock: () => number,
-    private readonly settle: () => void,
-    private readonly closed: () => boolean,
-  ) {}
-
-  datagram(channel: 'data' | 'token', bytes: Uint8Array): void {
-    if (channel === 'token' && !this.node.engine.tokenHasPriority) {
-      this.tokens.push(bytes);
-    } else {
-      this.node.datagram(channel, bytes, this.clock());
-      if (channel === 'token') this.settle();
-      else if (this.tokens.length > 0 && this.node.engine.tokenHasPriority) this.takeTokens();
-    }
-    this.turn ??= setImmediate(this.endOfTurn);
-  }
-
-  close(): void {
-    if (this.turn !== null) clearImmediate(this.turn);
-    this.turn = null;
-    this.tokens = [];
-  }
-
-  private readonly endOfTurn = (): void => {
-    this.turn = null;
-    if (this.closed()) return;
-    this.takeTokens();
-    this.settle();
-  };
-
-  private takeTokens(): void {
-    const tokens = this.tokens;
-    this.tokens = [];
-    for (const t of tokens) {
-      this.node.datagram('token', t, this.clock());
-      this.settle();
-    }
-  }
-}
-
-export async function startDaemon(options: StartDaemonOptions): Promise<RunningDaemon> {
-  const log = options.log ?? silentLog;
-  const config = options.config;
-  const self = selectDaemon(config, {
-    ...(options.name !== undefined ? { name: options.name } : {}),
-    localAddresses: options.localAddresses ?? localIPv4Addresses(),
-  });
-  const settings = deriveSettings(config, self, options.unixSocketDir ?? UNIX_SOCKET_DIR);
-  log.info({ hash: settings.configHash }, `Hash value for this configuration is: ${settings.configHash}`);
-  log.info(
-    { daemon: self.name, id: procIdToIp(settings.self.procId), port: settings.port },
-    `My name: ${self.name}, id: ${procIdToIp(settings.self.procId)}, port: ${settings.port}`,
-  );
-
-  let ipRules = options.ipRules;
-  if (ipRules === undefined) {
-    const file = loadAccessFile();
-    ipRules = file === null ? null : file.rules;
-    if (file !== null) log.info({ path: file.path, rules: file.rules.length }, 'IP access control file loaded');
-    else if (settings.allowedAuthMethods.includes('IP') || settings.requiredAuthMethods.includes('IP')) {
-      log.warn({}, 'IP access control file not found: IP authentication will deny every client');
-    }
-  }
-
-  const clock = (): number => performance.now();
+/** The node (ring side) and the core (client side) of one daemon, sans I/O. */
+function buildMachines(options: StartDaemonOptions, settings: DaemonSettings, clock: () => number, log: CoreLog): { node: DaemonNode; core: DaemonCore } {
   const wall = options.wallClock ?? Date.now;
-  const nameOf = new Map(settings.daemons.map((d) => [d.procId | 0, d.name]));
-
-  // The core is created right after the node; the status source reads it lazily.
+  // The status source reads the core, made right after the node.
   let core: DaemonCore | null = null;
   const node = new DaemonNode({
-    config,
+    config: options.config,
     myId: settings.self.procId,
     now: clock,
     wallClock: () => wall() / 1000,
@@ -181,216 +103,67 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
       gstate: () => core?.groupsLayer.state ?? 1,
     },
   });
-  const theCore = new DaemonCore({
+  core = new DaemonCore({
     daemon: settings.self,
     daemons: settings.daemons,
     ordering: node.ordering,
-    authPolicy: { allowed: settings.allowedAuthMethods, required: settings.requiredAuthMethods, ipRules },
+    authPolicy: { allowed: settings.allowedAuthMethods, required: settings.requiredAuthMethods, ipRules: accessRules(options, settings, log) },
     maxSessionMessages: settings.maxSessionMessages,
     log,
   });
-  core = theCore;
+  return { node, core };
+}
 
-  let server: ClientServer | null = null;
-  let udp: UdpEdge | null = null;
-  let orderingScheduled: NodeJS.Immediate | null = null;
-  let deadlineTimer: NodeJS.Timeout | null = null;
-  let deadlineAt: number | null = null;
-  let settling = false;
-  let closed = false;
-  const batch = options.orderingBatch ?? 1000;
-  /** Per node timer: its current deadline and the setTimeout that will look at it. */
-  const timers = new Map<string, { deadline: number; handle: NodeJS.Timeout; firesAt: number }>();
+/** Opens the client listeners, then the UDP sockets; on failure closes what was opened. */
+async function openEdges(rt: DaemonRuntime, core: DaemonCore, options: StartDaemonOptions, self: DaemonSpec, settings: DaemonSettings, clock: () => number, log: CoreLog): Promise<ListenInfo> {
+  const srv = new ClientServer(core, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log, now: clock }, rt.settle);
+  rt.server = srv;
+  try {
+    const listening = await srv.listen();
+    rt.udp = await UdpEdge.open({
+      config: options.config,
+      self,
+      confHash: settings.configHash,
+      log,
+      onDatagram: (channel, bytes) => rt.reader.datagram(channel, bytes),
+    });
+    return listening;
+  } catch (err) {
+    rt.close();
+    await srv.shutdown();
+    throw err;
+  }
+}
 
+export async function startDaemon(options: StartDaemonOptions): Promise<RunningDaemon> {
+  const log = options.log ?? silentLog;
+  const self = selectDaemon(options.config, {
+    ...(options.name !== undefined ? { name: options.name } : {}),
+    localAddresses: options.localAddresses ?? localIPv4Addresses(),
+  });
+  const settings = deriveSettings(options.config, self, options.unixSocketDir ?? UNIX_SOCKET_DIR);
+  const id = procIdToIp(settings.self.procId);
+  log.info({ hash: settings.configHash }, `Hash value for this configuration is: ${settings.configHash}`);
+  log.info({ daemon: self.name, id, port: settings.port }, `My name: ${self.name}, id: ${id}, port: ${settings.port}`);
+
+  const clock = (): number => performance.now();
+  const { node, core } = buildMachines(options, settings, clock, log);
   let resolveFirstRing!: (id: RingId) => void;
   const firstRing = new Promise<RingId>((res) => (resolveFirstRing = res));
   let resolveExit!: (reason: string) => void;
   const exitRequested = new Promise<string>((res) => (resolveExit = res));
-
-  const runOrdering = (): void => {
-    orderingScheduled = null;
-    if (closed) return;
-    theCore.processOrdering(clock(), batch);
-    settle();
-  };
-
-  const onDeadline = (): void => {
-    deadlineTimer = null;
-    deadlineAt = null;
-    theCore.checkDeadlines(clock());
-    settle();
-  };
-
-  function armDeadline(): void {
-    const next = theCore.nextDeadline();
-    if (next === null || closed) {
-      if (deadlineTimer !== null) clearTimeout(deadlineTimer);
-      deadlineTimer = null;
-      deadlineAt = null;
-      return;
-    }
-    if (deadlineAt !== null && deadlineAt <= next) return;
-    if (deadlineTimer !== null) clearTimeout(deadlineTimer);
-    deadlineAt = next;
-    deadlineTimer = setTimeout(onDeadline, Math.max(0, next - performance.now()) + 1);
-  }
-
-  /**
-   * Deadlines move later all the time (the token-loss timer is re-armed by every packet), so a
-   * later deadline keeps the pending setTimeout, which re-schedules itself when it finds the
-   * deadline moved; only an earlier deadline or a cancel touches the timer queue.
-   */
-  function armTimer(timer: NodeTimer, at: number | null): void {
-    const name = nodeTimerKey(timer);
-    const t = timers.get(name);
-    if (at === null || closed) {
-      if (t !== undefined) clearTimeout(t.handle);
-      timers.delete(name);
-      return;
-    }
-    if (t !== undefined && t.firesAt <= at) {
-      t.deadline = at;
-      return;
-    }
-    if (t !== undefined) clearTimeout(t.handle);
-    schedule(timer, at, at);
-  }
-
-  function schedule(timer: NodeTimer, deadline: number, firesAt: number): void {
-    const name = nodeTimerKey(timer);
-    const delay = Math.max(0, Math.ceil(firesAt - clock()));
-    const handle = setTimeout(() => {
-      const t = timers.get(name);
-      if (t === undefined || t.handle !== handle || closed) return;
-      const now = clock();
-      // Not due yet (moved later meanwhile, or this clock is a fraction of a millisecond behind
-      // Node's timer clock): look again at the deadline. Due: fire at no earlier than it.
-      if (t.deadline > now + 1) {
-        schedule(timer, t.deadline, t.deadline);
-        return;
-      }
-      timers.delete(name);
-      node.timer(timer, Math.max(now, t.deadline));
-      settle();
-    }, delay);
-    timers.set(name, { deadline, handle, firesAt });
-  }
-
-  function carry(a: NodeAction): void {
-    switch (a.kind) {
-      case 'send':
-        udp?.carry(a);
-        break;
-      case 'send-raw':
-        udp?.sendRaw(a.address, a.port, a.bytes);
-        break;
-      case 'timer':
-        armTimer(a.timer, a.at);
-        break;
-      case 'ordering':
-        theCore.orderingReady();
-        break;
-      case 'configuration': {
-        const lines = membershipLines(a.ringId, a.members);
-        const names = a.members.map((id) => nameOf.get(id | 0) ?? procIdToIp(id));
-        log.info({ ringProcId: a.ringId.procId, ringTime: a.ringId.time }, lines.report);
-        log.info({ members: names }, lines.summary);
-        if (a.first) resolveFirstRing(a.ringId);
-        break;
-      }
-      case 'exit':
-        log.error({}, `exiting: ${a.reason}`);
-        resolveExit(a.reason);
-        break;
-    }
-  }
-
-  /** The core's actions, once; true if there were any. */
-  function flushCore(): boolean {
-    if (server === null) return false;
-    let any = false;
-    for (let actions = theCore.takeActions(); actions.length > 0; actions = theCore.takeActions()) {
-      any = true;
-      for (const a of actions) {
-        switch (a.kind) {
-          case 'transmit':
-            server.pump(a.conn);
-            break;
-          case 'close':
-            server.close(a.conn, a.flush);
-            break;
-          case 'pause-reading':
-            log.debug({ backlog: theCore.stats.orderingBacklog }, 'not reading clients (ordering queue full, slow reader or groups exchange)');
-            server.pauseReading();
-            break;
-          case 'resume-reading':
-            server.resumeReading();
-            break;
-          case 'ordering-ready':
-            if (orderingScheduled === null && !closed) orderingScheduled = setImmediate(runOrdering);
-            break;
-        }
-      }
-    }
-    return any;
-  }
-
-  /** Carries out what the node and the core asked for, until both are quiet. */
-  function settle(): void {
-    if (settling || closed) return;
-    settling = true;
-    try {
-      let quiet = false;
-      for (let round = 0; round < 1000 && !quiet; round++) {
-        node.drain(clock());
-        const acts = node.takeActions();
-        for (const a of acts) carry(a);
-        const coreDid = flushCore();
-        quiet = acts.length === 0 && !coreDid;
-      }
-      if (!quiet) log.error({}, 'settle: the node and the core did not come to rest after 1000 rounds');
-      armDeadline();
-    } finally {
-      settling = false;
-    }
-  }
-
-  const reader = new DatagramReader(node, clock, settle, () => closed);
-  const srv = new ClientServer(theCore, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log, now: clock }, settle);
-  server = srv;
-  let listening: ListenInfo;
-  try {
-    listening = await srv.listen();
-  } catch (err) {
-    closed = true;
-    await srv.shutdown();
-    throw err;
-  }
-  try {
-    udp = await UdpEdge.open({
-      config,
-      self,
-      confHash: settings.configHash,
-      log,
-      onDatagram: (channel, bytes) => {
-        if (!closed) reader.datagram(channel, bytes);
-      },
-    });
-  } catch (err) {
-    closed = true;
-    await srv.shutdown();
-    throw err;
-  }
+  const rt = new DaemonRuntime({
+    node, core, clock, log,
+    nameOf: new Map(settings.daemons.map((d) => [d.procId | 0, d.name])),
+    orderingBatch: options.orderingBatch ?? 1000,
+    onFirstRing: (ringId) => resolveFirstRing(ringId),
+    onExit: (reason) => resolveExit(reason),
+  });
+  const listening = await openEdges(rt, core, options, self, settings, clock, log);
   node.start(clock());
-  settle();
+  rt.settle();
 
-  const describe = (): string => {
-    const where = listening.tcp.map((a) => `${a.address}:${a.port}`);
-    if (listening.unixPath !== null) where.push(listening.unixPath);
-    return `${self.name} on ${where.join(', ')}`;
-  };
-
-  const edge = udp;
+  let closing: Promise<void> | null = null;
   return {
     settings,
     listening,
@@ -400,19 +173,18 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     firstRing,
     exitRequested,
     get stats() {
-      return theCore.stats;
+      return core.stats;
     },
     node,
-    describe,
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (orderingScheduled !== null) clearImmediate(orderingScheduled);
-      reader.close();
-      if (deadlineTimer !== null) clearTimeout(deadlineTimer);
-      for (const t of timers.values()) clearTimeout(t.handle);
-      timers.clear();
-      await Promise.all([srv.shutdown(), edge.close()]);
+    describe() {
+      const where = listening.tcp.map((a) => `${a.address}:${a.port}`);
+      if (listening.unixPath !== null) where.push(listening.unixPath);
+      return `${self.name} on ${where.join(', ')}`;
+    },
+    close() {
+      rt.close();
+      closing ??= Promise.all([rt.server?.shutdown(), rt.udp?.close()]).then(() => undefined);
+      return closing;
     },
   };
 }
