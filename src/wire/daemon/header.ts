@@ -13,9 +13,9 @@
  * flips the first fragment header separately from the rest of the header (with the in-body
  * fragment headers); we read it in the writer's order like every other field.
  */
-import { ENDIAN_MARKER } from '../bytes.js';
+import { bswap32, ENDIAN_MARKER } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
-import { Size } from './constants.js';
+import { PacketType, Size } from './constants.js';
 import { put16, put32, type Reader } from './reader.js';
 
 export interface MembershipId {
@@ -138,4 +138,30 @@ export function encodeTokenHeaderInto(h: TokenHeader, rtrLen: number, buf: Uint8
   put16(buf, offset + 34, rtrLen);
   put32(buf, offset + 36, h.confHash);
   return offset + Size.TOKEN_HEADER;
+}
+
+// In-place patches of a whole datagram's header (the ring engine re-sends and stamps packets
+// without re-encoding them). `le` is the writer's order of `bytes` (Reader.le; the engine's own
+// and stored packets are little-endian). The ROUTED bit sits in the type word's low byte.
+
+/** Sets packet_header.transmiter_id (also token_header's) to `id`. */
+export function patchTransmitter(bytes: Uint8Array, le: boolean, id: number): void {
+  put32(bytes, 4, le ? id : bswap32(id));
+}
+
+/** Sets packet_header.token_round to `round`. */
+export function patchTokenRound(bytes: Uint8Array, le: boolean, round: number): void {
+  put32(bytes, 24, le ? round : bswap32(round));
+}
+
+/** Sets the ROUTED bit of packet_header.type. */
+export function setRoutedFlag(bytes: Uint8Array, le: boolean): void {
+  const o = le ? 0 : 3;
+  bytes[o] = bytes[o]! | PacketType.ROUTED;
+}
+
+/** Clears the ROUTED bit of packet_header.type. */
+export function clearRoutedFlag(bytes: Uint8Array, le: boolean): void {
+  const o = le ? 0 : 3;
+  bytes[o] = bytes[o]! & ~PacketType.ROUTED;
 }
