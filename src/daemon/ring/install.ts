@@ -10,7 +10,7 @@ import type { DeliverAction } from './actions.js';
 import { FIRST_TOKEN_ARU, PACKET_MASK } from './constants.js';
 import { advanceMyAru, deliverPacket, discardPackets, ensureUpChains, resetUpChains } from './delivery.js';
 import { flushPostToken } from './new-packets.js';
-import { arm, beginCapture, cancel, encodeToken, endCapture, sendTo, violation } from './output.js';
+import { arm, cancel, captureDeliveries, encodeToken, sendTo, violation } from './output.js';
 import { blankToken, setRingIds, type RingState } from './state.js';
 import { RingTopology } from './topology.js';
 import { Exist } from './window.js';
@@ -164,13 +164,7 @@ export function installEvs(st: RingState, ring: EvsInstall, now: number): Delive
   st.lastNumRetrans = 0;
   st.highestSeq = ring.highestSeq;
   st.aru = ring.aru;
-  const saved = beginCapture(st);
-  let delivered: DeliverAction[];
-  try {
-    discardPackets(st);
-  } finally {
-    delivered = endCapture(st, saved);
-  }
+  const delivered = captureDeliveries(st, discardPackets, undefined);
   for (const h of ring.holes) {
     if (h > st.lastDiscarded) st.packets.putDummy(h);
   }
@@ -193,20 +187,9 @@ export function installEvs(st: RingState, ring: EvsInstall, now: number): Delive
 
 /** Discard_packets in EVS once Aru = Last_seq (see RingEngine.completeEvs); then a fresh start on the new ring. */
 export function completeEvs(st: RingState, commit: readonly number[]): EvsDelivered {
-  let saved = beginCapture(st);
-  let beforeTransitional: DeliverAction[];
-  try {
-    deliverBeforeTransitional(st);
-  } finally {
-    beforeTransitional = endCapture(st, saved);
-  }
-  saved = beginCapture(st);
-  let afterTransitional: DeliverAction[];
-  try {
-    deliverAfterTransitional(st, new Set(commit.map((id) => id | 0)));
-  } finally {
-    afterTransitional = endCapture(st, saved);
-  }
+  const beforeTransitional = captureDeliveries(st, deliverBeforeTransitional, undefined);
+  const inCommit = new Set(commit.map((id) => id | 0));
+  const afterTransitional = captureDeliveries(st, deliverAfterTransitional, inCommit);
   st.packets.clear();
   resetUpChains(st);
   st.queue.rewindHead();

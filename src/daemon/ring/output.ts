@@ -115,17 +115,17 @@ export function flushTimers(st: RingState): void {
 
 // Deliveries that membership takes as a return value (EVS) instead of as actions.
 
-/** Swaps the action queue out; what is queued until endCapture is split there. */
-export function beginCapture(st: RingState): RingAction[] {
+/** Runs `fn(st, arg)` with the action queue swapped out; returns its deliveries (its other actions stay queued). */
+export function captureDeliveries<A>(st: RingState, fn: (st: RingState, arg: A) => void, arg: A): DeliverAction[] {
   const saved = st.out;
   st.out = [];
-  return saved;
-}
-
-/** Restores the queue `saved`, keeping the captured non-deliveries on it; returns the deliveries. */
-export function endCapture(st: RingState, saved: RingAction[]): DeliverAction[] {
-  const got = st.out;
-  st.out = saved;
+  let got: RingAction[];
+  try {
+    fn(st, arg);
+  } finally {
+    got = st.out;
+    st.out = saved;
+  }
   const delivered: DeliverAction[] = [];
   for (const a of got) {
     if (a.kind === 'deliver') delivered.push(a);
