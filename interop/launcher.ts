@@ -102,9 +102,12 @@ export function repoRoot(): string {
   throw new Error(`launcher: cannot find the repository root above ${fileURLToPath(import.meta.url)}`);
 }
 
-/** Path of our built daemon entry point (may not exist before `npm run build`). */
+/**
+ * Path of our built daemon entry point (may not exist before `npm run build`). SPREAD_TS_DAEMON
+ * names another build's entry instead (to compare two versions of ours side by side).
+ */
 export function oursDaemonPath(): string {
-  return join(repoRoot(), 'dist', 'src', 'tools', 'spread.js');
+  return process.env.SPREAD_TS_DAEMON ?? join(repoRoot(), 'dist', 'src', 'tools', 'spread.js');
 }
 
 /** True when our daemon has been built. */
@@ -290,7 +293,9 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonHandl
     }
     marker = READY_OURS;
     command = process.execPath;
-    args = [entry, '-n', name, '-c', confPath];
+    // SPREAD_TS_NODE_ARGS: extra Node flags for our daemon (say `--cpu-prof --cpu-prof-dir=DIR`).
+    const nodeArgs = (opts.env?.SPREAD_TS_NODE_ARGS ?? process.env.SPREAD_TS_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+    args = [...nodeArgs, entry, '-n', name, '-c', confPath];
   }
 
   let logFile: string | undefined;

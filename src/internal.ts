@@ -1,6 +1,7 @@
 /**
  * Internals for tests and tools (package export `spread-ts/internal`): the pure codecs, the
- * configuration module and the daemon core. Not a stable API.
+ * configuration module and the daemon's layers (its barrel: the node, ring, membership, core and
+ * socket edges). Not a stable API.
  */
 export * as wire from './wire/index.js';
 export * as config from './daemon/config/index.js';

@@ -26,7 +26,7 @@ import {
 import { frameToEvent } from './events.js';
 import type { SpreadEvent } from './events.js';
 import { EventQueue } from './queue.js';
-import { DEFAULT_SERVICE, isRegular, isService, SERVICE_BITS } from './service.js';
+import { DEFAULT_SERVICE, isRegular, isService, SERVICE_TYPE_OF } from './service.js';
 import type { Service } from './service.js';
 
 export interface SignalOption {
@@ -212,7 +212,7 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
   async multicast(groups: string | readonly string[], data: Uint8Array | string, opts?: MulticastOptions): Promise<number> {
     const service = opts?.service ?? DEFAULT_SERVICE;
     if (!isService(service)) throw new IllegalServiceError(`illegal service ${JSON.stringify(service)}`);
-    const type = SERVICE_BITS[service] | (opts?.selfDiscard === true ? ServiceType.SELF_DISCARD : 0);
+    const type = SERVICE_TYPE_OF[service] | (opts?.selfDiscard === true ? ServiceType.SELF_DISCARD : 0);
     return this.multicastChecked(type, groups, data, opts?.messType ?? 0, opts?.signal);
   }
 

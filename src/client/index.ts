@@ -21,6 +21,7 @@ export {
   DEFAULT_SERVICE,
   SERVICES,
   SERVICE_BITS,
+  SERVICE_TYPE_OF,
   isAgreed,
   isCausal,
   isCausedByDisconnect,

@@ -9,8 +9,8 @@ import { ServiceType } from '../wire/client/constants.js';
 export const SERVICES = ['unreliable', 'reliable', 'fifo', 'causal', 'agreed', 'safe'] as const;
 export type Service = (typeof SERVICES)[number];
 
-/** Service name → its bit in the type word. */
-export const SERVICE_BITS = {
+/** Service name → its bit in the type word (the bit `multicast()` sets for that service). */
+export const SERVICE_TYPE_OF = {
   unreliable: ServiceType.UNRELIABLE_MESS,
   reliable: ServiceType.RELIABLE_MESS,
   fifo: ServiceType.FIFO_MESS,
@@ -18,6 +18,9 @@ export const SERVICE_BITS = {
   agreed: ServiceType.AGREED_MESS,
   safe: ServiceType.SAFE_MESS,
 } as const satisfies Record<Service, number>;
+
+/** @deprecated Renamed `SERVICE_TYPE_OF` (the daemon's 0x3f mask is `ServiceType.REGULAR_MESS`). */
+export const SERVICE_BITS = SERVICE_TYPE_OF;
 
 /** The service multicast() uses when none is given: AGREED (total order, no stability wait). */
 export const DEFAULT_SERVICE: Service = 'agreed';
@@ -33,17 +36,12 @@ export function isService(s: unknown): s is Service {
 export function serviceOf(type: number): Service | undefined {
   for (let i = SERVICES.length - 1; i >= 0; i--) {
     const s = SERVICES[i]!;
-    if ((type & SERVICE_BITS[s]) !== 0) return s;
+    if ((type & SERVICE_TYPE_OF[s]) !== 0) return s;
   }
   return undefined;
 }
 
-/** Number of service bits (0x3f) set in `type`. */
-export function serviceBitCount(type: number): number {
-  let n = 0;
-  for (let b = type & ServiceType.REGULAR_MESS; b !== 0; b &= b - 1) n++;
-  return n;
-}
+export { serviceBitCount } from '../wire/client/constants.js';
 
 export {
   isAgreed, isCausal, isCausedByDisconnect, isCausedByJoin, isCausedByLeave, isCausedByNetwork, isFifo,

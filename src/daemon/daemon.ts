@@ -23,11 +23,12 @@ import type { AuthPolicy } from './core/auth.js';
 import { DaemonCore, silentLog } from './core/daemon-core.js';
 import type { CoreLog, CoreStats } from './core/daemon-core.js';
 import { procIdToIp } from './core/types.js';
-import type { RingId } from './core/types.js';
+import type { RingId } from '../wire/daemon/header.js';
 import { ClientServer } from './net/client-server.js';
 import type { ListenInfo } from './net/client-server.js';
 import { UdpEdge } from './net/udp.js';
 import { DaemonNode } from './node/node.js';
+import { nodeTimerKey } from './node/node.js';
 import type { NodeAction, NodeTimer } from './node/node.js';
 import { deriveSettings, UNIX_SOCKET_DIR } from './settings.js';
 import type { DaemonSettings } from './settings.js';
@@ -85,6 +86,59 @@ export function membershipLines(ringId: RingId, members: readonly number[]): { r
   };
 }
 
+/**
+ * The reference's read order for the two UDP channels: a token waits while data is readable
+ * (unless the engine asks for the token first: the accelerated ring's hint that its
+ * predecessor has sent the token ahead of its packets). Node reads every socket that is ready
+ * in one poll phase before setImmediate callbacks run, so a token waits there, behind the data
+ * read in the same turn. The node's actions are carried out (settle) once per turn for data, at
+ * once for a token, so a token is forwarded as soon as it is handled.
+ */
+class DatagramReader {
+  private tokens: Uint8Array[] = [];
+  private turn: NodeJS.Immediate | null = null;
+
+  constructor(
+    private readonly node: DaemonNode,
+    private readonly clock: () => number,
+    private readonly settle: () => void,
+    private readonly closed: () => boolean,
+  ) {}
+
+  datagram(channel: 'data' | 'token', bytes: Uint8Array): void {
+    if (channel === 'token' && !this.node.engine.tokenHasPriority) {
+      this.tokens.push(bytes);
+    } else {
+      this.node.datagram(channel, bytes, this.clock());
+      if (channel === 'token') this.settle();
+      else if (this.tokens.length > 0 && this.node.engine.tokenHasPriority) this.takeTokens();
+    }
+    this.turn ??= setImmediate(this.endOfTurn);
+  }
+
+  close(): void {
+    if (this.turn !== null) clearImmediate(this.turn);
+    this.turn = null;
+    this.tokens = [];
+  }
+
+  private readonly endOfTurn = (): void => {
+    this.turn = null;
+    if (this.closed()) return;
+    this.takeTokens();
+    this.settle();
+  };
+
+  private takeTokens(): void {
+    const tokens = this.tokens;
+    this.tokens = [];
+    for (const t of tokens) {
+      this.node.datagram('token', t, this.clock());
+      this.settle();
+    }
+  }
+}
+
 export async function startDaemon(options: StartDaemonOptions): Promise<RunningDaemon> {
   const log = options.log ?? silentLog;
   const config = options.config;
@@ -133,7 +187,6 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     ordering: node.ordering,
     authPolicy: { allowed: settings.allowedAuthMethods, required: settings.requiredAuthMethods, ipRules },
     maxSessionMessages: settings.maxSessionMessages,
-    now: clock,
     log,
   });
   core = theCore;
@@ -147,7 +200,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   let closed = false;
   const batch = options.orderingBatch ?? 1000;
   /** Per node timer: its current deadline and the setTimeout that will look at it. */
-  const timers = new Map<NodeTimer, { deadline: number; handle: NodeJS.Timeout; firesAt: number }>();
+  const timers = new Map<string, { deadline: number; handle: NodeJS.Timeout; firesAt: number }>();
 
   let resolveFirstRing!: (id: RingId) => void;
   const firstRing = new Promise<RingId>((res) => (resolveFirstRing = res));
@@ -157,14 +210,14 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   const runOrdering = (): void => {
     orderingScheduled = null;
     if (closed) return;
-    theCore.processOrdering(batch);
+    theCore.processOrdering(clock(), batch);
     settle();
   };
 
   const onDeadline = (): void => {
     deadlineTimer = null;
     deadlineAt = null;
-    theCore.checkDeadlines();
+    theCore.checkDeadlines(clock());
     settle();
   };
 
@@ -187,7 +240,8 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
    * later deadline keeps the pending setTimeout, which re-schedules itself when it finds the
    * deadline moved; only an earlier deadline or a cancel touches the timer queue.
    */
-  function armTimer(name: NodeTimer, at: number | null): void {
+  function armTimer(timer: NodeTimer, at: number | null): void {
+    const name = nodeTimerKey(timer);
     const t = timers.get(name);
     if (at === null || closed) {
       if (t !== undefined) clearTimeout(t.handle);
@@ -199,10 +253,11 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
       return;
     }
     if (t !== undefined) clearTimeout(t.handle);
-    schedule(name, at, at);
+    schedule(timer, at, at);
   }
 
-  function schedule(name: NodeTimer, deadline: number, firesAt: number): void {
+  function schedule(timer: NodeTimer, deadline: number, firesAt: number): void {
+    const name = nodeTimerKey(timer);
     const delay = Math.max(0, Math.ceil(firesAt - clock()));
     const handle = setTimeout(() => {
       const t = timers.get(name);
@@ -211,11 +266,11 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
       // Not due yet (moved later meanwhile, or this clock is a fraction of a millisecond behind
       // Node's timer clock): look again at the deadline. Due: fire at no earlier than it.
       if (t.deadline > now + 1) {
-        schedule(name, t.deadline, t.deadline);
+        schedule(timer, t.deadline, t.deadline);
         return;
       }
       timers.delete(name);
-      node.timer(name, Math.max(now, t.deadline));
+      node.timer(timer, Math.max(now, t.deadline));
       settle();
     }, delay);
     timers.set(name, { deadline, handle, firesAt });
@@ -254,10 +309,10 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   function flushCore(): boolean {
     if (server === null) return false;
     let any = false;
-    for (let actions = theCore.drainActions(); actions.length > 0; actions = theCore.drainActions()) {
+    for (let actions = theCore.takeActions(); actions.length > 0; actions = theCore.takeActions()) {
       any = true;
       for (const a of actions) {
-        switch (a.type) {
+        switch (a.kind) {
           case 'transmit':
             server.pump(a.conn);
             break;
@@ -300,7 +355,8 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     }
   }
 
-  const srv = new ClientServer(theCore, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log }, settle);
+  const reader = new DatagramReader(node, clock, settle, () => closed);
+  const srv = new ClientServer(theCore, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log, now: clock }, settle);
   server = srv;
   let listening: ListenInfo;
   try {
@@ -317,9 +373,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
       confHash: settings.configHash,
       log,
       onDatagram: (channel, bytes) => {
-        if (closed) return;
-        node.datagram(channel, bytes, clock());
-        settle();
+        if (!closed) reader.datagram(channel, bytes);
       },
     });
   } catch (err) {
@@ -354,6 +408,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
       if (closed) return;
       closed = true;
       if (orderingScheduled !== null) clearImmediate(orderingScheduled);
+      reader.close();
       if (deadlineTimer !== null) clearTimeout(deadlineTimer);
       for (const t of timers.values()) clearTimeout(t.handle);
       timers.clear();

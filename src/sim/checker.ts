@@ -10,7 +10,9 @@
  * - counters keep their order (Last_discarded ≤ Aru ≤ My_aru ≤ Highest_seq) and Aru never falls;
  * - everything is delivered everywhere within the scenario's bound of virtual time.
  */
+import { readI32 } from '../wire/bytes.js';
 import { ServiceType } from '../wire/client/constants.js';
+import { HEADER_SIZE, HeaderField } from '../wire/client/message.js';
 import type { DeliverAction } from '../daemon/ring/actions.js';
 import { dataOffset, type WorkItem } from './scenario.js';
 import type { SimNode } from './simulation.js';
@@ -68,11 +70,11 @@ export class Checker {
     }
     const m = a.message;
     const who = `d${node.index}`;
-    if (m.length < 48) return this.fail(now, `${who} delivered a ${m.length}-byte message`);
-    const numGroups = m[36]! | (m[37]! << 8) | (m[38]! << 16) | (m[39]! << 24);
+    if (m.length < HEADER_SIZE) return this.fail(now, `${who} delivered a ${m.length}-byte message`);
+    const numGroups = readI32(m, HeaderField.NUM_GROUPS, true);
     const off = dataOffset(numGroups);
     if (numGroups < 0 || off + 8 > m.length) return this.fail(now, `${who} delivered a message with a bad header`);
-    const id = (m[off]! | (m[off + 1]! << 8) | (m[off + 2]! << 16) | (m[off + 3]! << 24)) >>> 0;
+    const id = readI32(m, off, true) >>> 0;
     const item = this.byId[id];
     if (item === undefined) return this.fail(now, `${who} delivered unknown message id ${id}`);
     if (!sameBytes(m, item.bytes)) return this.fail(now, `${who} delivered message ${id} with different bytes`);

@@ -1,9 +1,10 @@
 /**
- * Deterministic ring simulator.
+ * The deterministic simulator (SPEC.md Part V §13); `npm run sim -- …` runs it.
  *
- *   npx tsx src/sim/cli.ts --seed 42             one run, summary (and failures)
+ *   npx tsx src/sim/cli.ts --seed 42             one ring-mode run, summary (and failures)
  *   npx tsx src/sim/cli.ts --seed 42 --trace     ... with every datagram
  *   npx tsx src/sim/cli.ts --sweep 1000          seeds 1..1000 (--start to move)
+ *   npx tsx src/sim/cli.ts --daemons --sweep 100 whole daemons: crashes, restarts, partitions
  *
  * Knobs not given are drawn from the seed; a failing run prints the command that replays it.
  * Exit status: 0 all runs passed, 1 a run failed, 64 usage error.
@@ -12,6 +13,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { formatDatagram } from './trace.js';
 import { failureReport, runSeed, summarize, sweep } from './run.js';
 import type { ScenarioOverrides } from './scenario.js';
+import { describeDaemonScenario, randomDaemonScenario, runDaemonScenario, type DaemonRunResult } from './daemon-scenario.js';
 import { name } from './simulation.js';
 
 function int(v: string): number {
@@ -32,9 +34,29 @@ function segments(v: string): number[] {
   return parts;
 }
 
+/** The ring-mode knobs given on the command line. */
+function overridesOf(opts: Record<string, unknown>): ScenarioOverrides {
+  const o: ScenarioOverrides = {};
+  if (opts['segments'] !== undefined) o.segments = opts['segments'] as number[];
+  if (opts['accelerated']) o.accelerated = true;
+  if (opts['original']) o.accelerated = false;
+  if (opts['loss'] !== undefined) o.loss = opts['loss'] as number;
+  if (opts['dup'] !== undefined) o.dup = opts['dup'] as number;
+  if (opts['reorder'] !== undefined) o.reorder = opts['reorder'] as number;
+  if (opts['messages'] !== undefined) o.messages = opts['messages'] as number;
+  if (opts['sizes'] !== undefined) {
+    const s = opts['sizes'];
+    if (s !== 'mixed' && s !== 'small' && s !== 'large') throw new InvalidArgumentError('--sizes: mixed | small | large');
+    o.sizes = s;
+  }
+  if (opts['tokenTimeout'] !== undefined) o.tokenTimeout = opts['tokenTimeout'] as number;
+  return o;
+}
+
 export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Command {
   const program = new Command('spread-sim')
-    .description('deterministic simulation of the Spread operational token ring')
+    .description('deterministic simulation of the Spread operational token ring, or of whole daemons')
+    .option('--daemons', 'whole daemons (membership, ring, groups, core) with crashes, restarts and partitions')
     .option('--seed <n>', 'run this seed', int)
     .option('--sweep <count>', 'run this many seeds', int)
     .option('--start <n>', 'first seed of a sweep', int, 1)
@@ -50,21 +72,12 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--trace', 'print every datagram')
     .option('--quiet', 'only failures and the total')
     .action((opts: Record<string, unknown>) => {
-      const o: ScenarioOverrides = {};
-      if (opts['segments'] !== undefined) o.segments = opts['segments'] as number[];
-      if (opts['accelerated']) o.accelerated = true;
-      if (opts['original']) o.accelerated = false;
-      if (opts['loss'] !== undefined) o.loss = opts['loss'] as number;
-      if (opts['dup'] !== undefined) o.dup = opts['dup'] as number;
-      if (opts['reorder'] !== undefined) o.reorder = opts['reorder'] as number;
-      if (opts['messages'] !== undefined) o.messages = opts['messages'] as number;
-      if (opts['sizes'] !== undefined) {
-        const s = opts['sizes'];
-        if (s !== 'mixed' && s !== 'small' && s !== 'large') throw new InvalidArgumentError('--sizes: mixed | small | large');
-        o.sizes = s;
-      }
-      if (opts['tokenTimeout'] !== undefined) o.tokenTimeout = opts['tokenTimeout'] as number;
+      const o = overridesOf(opts);
       const quiet = opts['quiet'] === true;
+      if (opts['daemons'] === true) {
+        runDaemons(opts, quiet, out);
+        return;
+      }
       if (opts['sweep'] !== undefined) {
         const start = opts['start'] as number;
         const count = opts['sweep'] as number;
@@ -93,6 +106,29 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       process.exitCode = r.ok ? 0 : 1;
     });
   return program;
+}
+
+function daemonSummary(r: DaemonRunResult): string {
+  const s = r.scenario;
+  const head = `seed ${s.seed}: ${r.ok ? 'ok' : 'FAILED'} — whole daemons, ${describeDaemonScenario(s)}; ${r.deliveries} deliveries, ` +
+    `end ${r.endTime.toFixed(0)}ms, ${r.datagrams} datagrams (${r.dropped} dropped)`;
+  if (r.ok) return head;
+  return [head, ...r.failures.slice(0, 20).map((f) => `  ${f}`), `  replay: npx tsx src/sim/cli.ts --daemons --seed ${s.seed}`].join('\n');
+}
+
+/** --daemons: one seed, or a sweep, of whole-daemon runs. */
+function runDaemons(opts: Record<string, unknown>, quiet: boolean, out: (s: string) => void): void {
+  const count = (opts['sweep'] as number | undefined) ?? 1;
+  const start = opts['sweep'] !== undefined ? (opts['start'] as number) : ((opts['seed'] as number | undefined) ?? 1);
+  const t0 = Date.now();
+  let failed = 0;
+  for (let seed = start; seed < start + count; seed++) {
+    const r = runDaemonScenario(randomDaemonScenario(seed));
+    if (!r.ok) failed++;
+    if (!r.ok || !quiet) out(daemonSummary(r));
+  }
+  if (opts['sweep'] !== undefined) out(`${count - failed}/${count} seeds passed (${start}..${start + count - 1}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  process.exitCode = failed > 0 ? 1 : 0;
 }
 
 export async function main(argv: string[], writeErr: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {

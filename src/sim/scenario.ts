@@ -4,12 +4,15 @@
  * Every knob can be overridden (CLI flags, tests); whatever is not overridden is drawn from
  * the seed, so `--seed N` alone replays a run exactly.
  */
+import { ipv4Word, put32 } from '../wire/bytes.js';
 import { ServiceType } from '../wire/client/constants.js';
-import { encodeMessage, makeHint } from '../wire/client/message.js';
+import { encodeMessage, HEADER_SIZE, makeHint, NAME_SIZE } from '../wire/client/message.js';
 import { packetTypeOf, type DataPacketType } from '../daemon/ring/constants.js';
+import type { NetworkFaults } from './network.js';
 import { Prng } from './prng.js';
 
-export interface Scenario {
+/** A ring-mode run; the network faults are network.ts's (the loopback loses too in this mode). */
+export interface Scenario extends Omit<NetworkFaults, 'loopbackLoss'> {
   readonly seed: number;
   /** Daemons per segment, in configuration order. */
   readonly segments: readonly number[];
@@ -19,16 +22,6 @@ export interface Scenario {
   readonly acceleratedWindow: number;
   readonly tokenTimeout: number;
   readonly hurryTimeout: number;
-  /** Probability that a datagram (per receiver) is lost. */
-  readonly loss: number;
-  /** Probability that a datagram is delivered twice. */
-  readonly dup: number;
-  /** One-way latency in ms, uniform in [delayMin, delayMax]. */
-  readonly delayMin: number;
-  readonly delayMax: number;
-  /** Probability of an extra delay (up to reorderDelay ms) that reorders a datagram. */
-  readonly reorder: number;
-  readonly reorderDelay: number;
   /** Virtual CPU time (ms) a daemon spends per datagram; datagrams queue behind it. */
   readonly cpuCost: number;
   /** Virtual time an idle daemon takes to wake up for a datagram (what arrives meanwhile queues). */
@@ -124,7 +117,7 @@ function layout(n: number, kind: number): number[] {
 
 /** Proc id of daemon `i` of segment `s`: 10.0.s.(i+1). */
 export function procIdOf(segment: number, index: number): number {
-  return ((10 << 24) | (segment << 8) | (index + 1)) | 0;
+  return ipv4Word(10, 0, segment, index + 1) | 0;
 }
 
 export const SERVICES = [
@@ -151,7 +144,7 @@ export interface WorkItem {
 
 /** Offset of the data in a ring message with `numGroups` groups. */
 export function dataOffset(numGroups: number): number {
-  return 48 + 32 * numGroups;
+  return HEADER_SIZE + NAME_SIZE * numGroups;
 }
 
 export function makeWorkload(s: Scenario, nodeCount: number): WorkItem[] {
@@ -237,9 +230,8 @@ export function floodWorkload(count: number, dataLen: number, service: number = 
     const node = id % senders;
     const data = new Uint8Array(len);
     const counter = counters[node]!++;
-    const v = new DataView(data.buffer);
-    v.setUint32(0, id, true);
-    v.setUint32(4, counter, true);
+    put32(data, 0, id);
+    put32(data, 4, counter);
     const bytes = encodeMessage({
       header: { type: service, name: `#f${node}#d${node}`, numGroups: 1, hint: makeHint(0), dataLen: len },
       oldType: 0,

@@ -1,8 +1,9 @@
 /**
- * Deterministic simulation of a ring of RingEngines (SPEC.md Part V §13).
+ * The simulator's ring mode (SPEC.md Part V §13): a static ring of RingEngines.
  *
  * One virtual clock, one event heap, one seeded PRNG: a run is a pure function of its
- * Scenario. The network loses, duplicates, delays and reorders datagrams per receiver; each
+ * Scenario. The network (network.ts, shared with the whole-daemon mode in daemons.ts) loses,
+ * duplicates, delays and reorders datagrams per receiver; each
  * daemon is a single CPU that works through its inbox one datagram at a time, data channel
  * first unless the engine asks for the token first (the reference's event priorities).
  * Timers are lazy: an engine re-arms its token-loss timer on every packet, the simulator only
@@ -11,6 +12,7 @@
 import { RingEngine, type RingSettings } from '../daemon/ring/engine.js';
 import type { Channel, RingAction, RingTimer } from '../daemon/ring/actions.js';
 import { EventHeap } from './heap.js';
+import { Network } from './network.js';
 import { Prng } from './prng.js';
 import { deliveryBound, makeWorkload, procIdOf, type Scenario, type WorkItem } from './scenario.js';
 import { Checker } from './checker.js';
@@ -58,8 +60,6 @@ export class SimNode {
   busyUntil = 0;
   wakeScheduled = false;
   readonly timerEventAt: Record<RingTimer, number> = { tokenLoss: Infinity, hurry: Infinity };
-  /** Latest arrival scheduled on each link from this node (links are FIFO unless reordered). */
-  readonly linkLast: number[] = [];
   constructor(
     readonly index: number,
     readonly id: number,
@@ -104,13 +104,10 @@ export class Simulation {
   readonly nodes: SimNode[] = [];
   readonly checker: Checker;
   private readonly heap = new EventHeap<SimEvent>();
-  private readonly net: Prng;
+  readonly network: Network;
   private readonly bySegment: SimNode[][] = [];
   private readonly byId = new Map<number, SimNode>();
   now = 0;
-  private faultsOn = false;
-  datagrams = 0;
-  dropped = 0;
   events = 0;
   private readonly workload: WorkItem[];
 
@@ -122,7 +119,8 @@ export class Simulation {
   ) {
     this.options = options;
     const s = scenario;
-    this.net = new Prng(s.seed ^ 0x0be7);
+    this.network = new Network({ ...s, loopbackLoss: true }, new Prng(s.seed ^ 0x0be7));
+    this.network.faultsOn = false;
     const segSpecs = s.segments.map((n, si) => ({ daemons: Array.from({ length: n }, (_, i) => procIdOf(si, i)) }));
     const members = segSpecs.flatMap((x) => x.daemons);
     s.segments.forEach((n, si) => {
@@ -179,8 +177,8 @@ export class Simulation {
       failures: this.checker.failures,
       completedAt: this.checker.completedAt,
       endTime: this.now,
-      datagrams: this.datagrams,
-      dropped: this.dropped,
+      datagrams: this.network.datagrams,
+      dropped: this.network.dropped,
       events: this.events,
       delivered: this.checker.deliveredTotal,
       nodes: this.nodes,
@@ -283,28 +281,11 @@ export class Simulation {
 
   private transmit(from: SimNode, to: SimNode, channel: Channel, bytes: Uint8Array): void {
     const s = this.scenario;
-    const r = this.net;
-    this.datagrams++;
-    if (!this.faultsOn) this.faultsOn = s.faultStart > 0 ? this.now >= s.faultStart : this.nodes[0]!.engine.stats.tokensProcessed > 0;
-    const faulty = this.faultsOn;
-    if (faulty && r.chance(s.loss)) {
-      this.dropped++;
-      this.options.trace?.(this.now, from, to, channel, bytes, true);
-      return;
-    }
-    this.options.trace?.(this.now, from, to, channel, bytes, false);
-    const copies = faulty && r.chance(s.dup) ? 2 : 1;
-    for (let c = 0; c < copies; c++) {
-      // A link keeps datagrams in order (jitter only spaces them) unless the reorder fault
-      // holds one back.
-      let at = this.now + s.delayMin + r.float() * (s.delayMax - s.delayMin);
-      if (faulty && r.chance(s.reorder)) {
-        at += r.float() * s.reorderDelay;
-      } else {
-        const last = from.linkLast[to.index] ?? 0;
-        if (at < last) at = last;
-        from.linkLast[to.index] = at;
-      }
+    const net = this.network;
+    if (!net.faultsOn) net.faultsOn = s.faultStart > 0 ? this.now >= s.faultStart : this.nodes[0]!.engine.stats.tokensProcessed > 0;
+    const arrivals = net.route(from.index, to.index, this.now);
+    this.options.trace?.(this.now, from, to, channel, bytes, arrivals.length === 0);
+    for (const at of arrivals) {
       this.heap.push({ time: at, order: 0, kind: ARRIVE, node: to.index, channel, bytes, timer: 'hurry', item: null });
     }
   }

@@ -32,9 +32,12 @@ import {
   decodeMembershipBody,
   encodeMessage,
   errorCodeName,
+  HEADER_SIZE,
+  HeaderField,
   hintMessType,
   isMembership,
   isReject,
+  NAME_SIZE,
   type MessageHeader,
   type WireMessage,
 } from '../wire/client/index.js';
@@ -535,12 +538,12 @@ function nameTailRanges(bytes: Uint8Array, m: WireMessage): ByteRange[] {
   const out: ByteRange[] = [];
   const field = (start: number, what: string): void => {
     let i = start;
-    while (i < start + 32 && bytes[i] !== 0) i++;
-    if (i + 1 < start + 32) out.push({ start: i + 1, end: start + 32, what });
+    while (i < start + NAME_SIZE && bytes[i] !== 0) i++;
+    if (i + 1 < start + NAME_SIZE) out.push({ start: i + 1, end: start + NAME_SIZE, what });
   };
-  field(4, 'message_header name tail');
-  const g0 = 48 + (isReject(m.header.type) ? 4 : 0);
-  for (let i = 0; i < m.groups.length; i++) field(g0 + 32 * i, 'group name tail');
+  field(HeaderField.NAME, 'message_header name tail');
+  const g0 = HEADER_SIZE + (isReject(m.header.type) ? 4 : 0);
+  for (let i = 0; i < m.groups.length; i++) field(g0 + NAME_SIZE * i, 'group name tail');
   return out;
 }
 

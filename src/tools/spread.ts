@@ -32,10 +32,8 @@ import {
   parseConfig,
 } from '../daemon/config/index.js';
 import type { EventPriority, SpreadConfig } from '../daemon/config/index.js';
-import { AccessFileError } from '../daemon/core/auth.js';
-import { startDaemon } from '../daemon/daemon.js';
-import type { RunningDaemon } from '../daemon/daemon.js';
-import { UdpEdgeError } from '../daemon/net/udp.js';
+import { AccessFileError, startDaemon, UdpEdgeError } from '../daemon/index.js';
+import type { RunningDaemon } from '../daemon/index.js';
 
 export const ExitCode = {
   OK: 0,
@@ -121,14 +119,12 @@ function waitForStopSignal(log: Logger): Promise<NodeJS.Signals> {
   });
 }
 
-/** Runs the daemon command line; resolves to the exit code. */
-export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
-  const io = options.io ?? processIo;
+/** The parsed command line, or the exit code when there is nothing to run (usage error, --help, --version). */
+async function parseArgs(argv: readonly string[], io: CliIo): Promise<ParsedArgs | number> {
   const program = buildProgram(io);
-  let args: ParsedArgs;
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
-    args = program.opts<ParsedArgs>();
+    return program.opts<ParsedArgs>();
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version'
@@ -137,10 +133,13 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
     }
     throw err;
   }
+}
 
+/** `-c FILE` or the embedded default, its warnings printed; the exit code when it is unusable. */
+async function readConfig(file: string | undefined, io: CliIo): Promise<SpreadConfig | number> {
   let config: SpreadConfig;
   try {
-    config = args.config === undefined ? parseConfig(DEFAULT_CONFIG_TEXT, '<default>') : await loadConfig(args.config);
+    config = file === undefined ? parseConfig(DEFAULT_CONFIG_TEXT, '<default>') : await loadConfig(file);
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr(`spread: ${err.message}\n`);
@@ -149,7 +148,54 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
     throw err;
   }
   for (const w of config.warnings) io.stderr(`spread: warning: ${config.fileName}:${w.line}:${w.column}: ${w.message}\n`);
+  return config;
+}
 
+/** The exit code for an error startDaemon() threw, reported; null when it is not a known start-up failure. */
+function startupFailure(err: unknown, io: CliIo, log: Logger): number | null {
+  const report = (code: string, message: string, exit: number): number => {
+    io.stderr(`spread: ${message}\n`);
+    log.error({ code }, message);
+    return exit;
+  };
+  if (err instanceof DaemonSelectionError) return report(err.code, err.message, err.code === 'NAME_TOO_LONG' ? ExitCode.USAGE : ExitCode.CONFIG);
+  if (err instanceof AccessFileError) return report(err.code, err.message, ExitCode.CONFIG);
+  if (err instanceof UdpEdgeError) return report(err.code, err.message, ExitCode.UNAVAILABLE);
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    return report(code, `unable to listen (${code}): ${err instanceof Error ? err.message : String(err)}`, ExitCode.UNAVAILABLE);
+  }
+  return null;
+}
+
+/** Announces readiness at the first ring, runs until a stop signal or a monitor's exit, then closes the daemon. */
+async function serve(daemon: RunningDaemon, stop: Promise<unknown>, log: Logger, io: CliIo, options: CliOptions): Promise<void> {
+  // Ready once the first ring is installed; a stop signal or a monitor's exit may come first.
+  const first = await Promise.race([
+    daemon.firstRing.then(() => 'ring' as const),
+    stop.then(() => 'stop' as const),
+    daemon.exitRequested.then(() => 'exit' as const),
+  ]);
+  if (first === 'ring') {
+    const ready = `spread-ts ready: ${daemon.describe()}`;
+    log.info({ hash: daemon.settings.configHash }, ready);
+    io.stdout(`${ready}\n`);
+    options.onReady?.(daemon);
+  }
+  const end = first === 'ring'
+    ? await Promise.race([stop.then(() => 'stop' as const), daemon.exitRequested.then(() => 'exit' as const)])
+    : first;
+  log.info({}, end === 'exit' ? 'Spread daemon exiting: instructed by a monitor' : 'Spread daemon exiting normally!');
+  await daemon.close();
+}
+
+/** Runs the daemon command line; resolves to the exit code. */
+export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
+  const io = options.io ?? processIo;
+  const args = await parseArgs(argv, io);
+  if (typeof args === 'number') return args;
+  const config = await readConfig(args.config, io);
+  if (typeof config === 'number') return config;
   if (args.check === true) {
     io.stdout(formatCheckOutput(config));
     return ExitCode.OK;
@@ -169,49 +215,11 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
   try {
     daemon = await startDaemon({ config, ...(args.name !== undefined ? { name: args.name } : {}), log });
   } catch (err) {
-    if (err instanceof DaemonSelectionError) {
-      io.stderr(`spread: ${err.message}\n`);
-      log.error({ code: err.code }, err.message);
-      return err.code === 'NAME_TOO_LONG' ? ExitCode.USAGE : ExitCode.CONFIG;
-    }
-    if (err instanceof AccessFileError) {
-      io.stderr(`spread: ${err.message}\n`);
-      log.error({ code: err.code }, err.message);
-      return ExitCode.CONFIG;
-    }
-    if (err instanceof UdpEdgeError) {
-      io.stderr(`spread: ${err.message}\n`);
-      log.error({ code: err.code }, err.message);
-      return ExitCode.UNAVAILABLE;
-    }
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      const msg = `unable to listen (${code}): ${err instanceof Error ? err.message : String(err)}`;
-      io.stderr(`spread: ${msg}\n`);
-      log.error({ code }, msg);
-      return ExitCode.UNAVAILABLE;
-    }
-    throw err;
+    const exit = startupFailure(err, io, log);
+    if (exit === null) throw err;
+    return exit;
   }
-
-  // Ready once the first ring is installed; a stop signal or a monitor's exit may come first.
-  const first = await Promise.race([
-    daemon.firstRing.then(() => 'ring' as const),
-    stop.then(() => 'stop' as const),
-    daemon.exitRequested.then(() => 'exit' as const),
-  ]);
-  if (first === 'ring') {
-    const ready = `spread-ts ready: ${daemon.describe()}`;
-    log.info({ hash: daemon.settings.configHash }, ready);
-    io.stdout(`${ready}\n`);
-    options.onReady?.(daemon);
-  }
-
-  const end = first === 'ring'
-    ? await Promise.race([stop.then(() => 'stop' as const), daemon.exitRequested.then(() => 'exit' as const)])
-    : first;
-  log.info({}, end === 'exit' ? 'Spread daemon exiting: instructed by a monitor' : 'Spread daemon exiting normally!');
-  await daemon.close();
+  await serve(daemon, stop, log, io, options);
   return ExitCode.OK;
 }
 

@@ -1,11 +1,21 @@
 /**
- * Byte-order handling in one place.
+ * Byte order and fixed-width fields, in one place for every codec of src/wire (SPEC.md Part I
+ * §3.2 for the client protocol, Part IV §2 for the daemon protocol).
  *
  * Spread never uses network order: each writer puts its native order on the wire and marks it
  * in the structure's first (type) word with ENDIAN_MARKER (0x80000080, a byte palindrome, so
- * it can be tested before the order is known). We always write little-endian with the marker,
- * and read either order.
+ * it can be tested before the order is known: marker set = little-endian writer, clear =
+ * big-endian writer). We always write little-endian with the marker, and read either order.
+ *
+ * Reads: the free functions take the order per call (`readU32(buf, o, le)`); a daemon datagram
+ * makes one `Reader` from its marker (`readerFor`) and every multi-byte read goes through it.
+ * Readers do not bounds-check individual reads: each decoder checks the extent of a structure
+ * first (`assertBounds`, `Reader.need`), which throws a TRUNCATED ProtocolError naming the
+ * structure and field. Writes (`put32`, `put16`) are little-endian; values may be signed or
+ * unsigned, only the low bits are written.
  */
+import { assertBounds, ProtocolError } from './errors.js';
+
 export const ENDIAN_MARKER = 0x80000080;
 
 /** True when the 4 bytes at `offset`, read as a type word, carry the little-endian marker. */
@@ -32,23 +42,135 @@ export function readI16(buf: Uint8Array, offset: number, le: boolean): number {
   return (readU16(buf, offset, le) << 16) >> 16;
 }
 
-export function writeU32LE(buf: Uint8Array, offset: number, value: number): number {
-  buf[offset] = value & 0xff;
-  buf[offset + 1] = (value >>> 8) & 0xff;
-  buf[offset + 2] = (value >>> 16) & 0xff;
-  buf[offset + 3] = (value >>> 24) & 0xff;
-  return offset + 4;
+/** The low byte of `v` as C's (signed) char. */
+export function int8(v: number): number {
+  return ((v & 0xff) ^ 0x80) - 0x80;
 }
 
-export function writeU16LE(buf: Uint8Array, offset: number, value: number): number {
-  buf[offset] = value & 0xff;
-  buf[offset + 1] = (value >>> 8) & 0xff;
-  return offset + 2;
+/** Writes the low 32 bits of `v` little-endian at `o`; returns the offset after it. */
+export function put32(buf: Uint8Array, o: number, v: number): number {
+  buf[o] = v & 0xff;
+  buf[o + 1] = (v >>> 8) & 0xff;
+  buf[o + 2] = (v >>> 16) & 0xff;
+  buf[o + 3] = (v >>> 24) & 0xff;
+  return o + 4;
 }
+
+/** Writes the low 16 bits of `v` little-endian at `o`; returns the offset after it. */
+export function put16(buf: Uint8Array, o: number, v: number): number {
+  buf[o] = v & 0xff;
+  buf[o + 1] = (v >>> 8) & 0xff;
+  return o + 2;
+}
+
+/** @deprecated Use `put32` (the same function). */
+export const writeU32LE: (buf: Uint8Array, offset: number, value: number) => number = put32;
+/** @deprecated Use `put16` (the same function). */
+export const writeU16LE: (buf: Uint8Array, offset: number, value: number) => number = put16;
 
 /** Reverses the bytes of a 32-bit word. */
 export function bswap32(v: number): number {
   return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
+}
+
+/** The 32-bit word of the dotted quad a.b.c.d (an IPv4 address as Spread carries it). */
+export function ipv4Word(a: number, b: number, c: number, d: number): number {
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+}
+
+/** One datagram's reads, in the order its writer marked in its type word. */
+export class Reader {
+  constructor(
+    readonly buf: Uint8Array,
+    /** The writer's byte order. */
+    readonly le: boolean,
+    /** Exclusive end of the readable bytes. */
+    readonly end: number,
+  ) {}
+
+  /** Throws TRUNCATED unless `n` bytes are available at `offset`. */
+  need(offset: number, n: number, structure: string, field: string): void {
+    assertBounds(this.end, offset, n, structure, field);
+  }
+
+  u32(o: number): number {
+    return readU32(this.buf, o, this.le);
+  }
+
+  i32(o: number): number {
+    return readU32(this.buf, o, this.le) | 0;
+  }
+
+  u16(o: number): number {
+    return readU16(this.buf, o, this.le);
+  }
+
+  i16(o: number): number {
+    return (readU16(this.buf, o, this.le) << 16) >> 16;
+  }
+}
+
+/**
+ * Detects the writer's order from the type word at `offset`: both marker bits set ⇒ LE,
+ * both clear ⇒ BE; one without the other is not a Spread type word.
+ */
+export function readerFor(buf: Uint8Array, offset: number, end: number, structure: string): Reader {
+  assertBounds(end, offset, 4, structure, 'type');
+  const hi = buf[offset]! & 0x80;
+  const lo = buf[offset + 3]! & 0x80;
+  if (hi !== lo) {
+    throw new ProtocolError('BAD_VALUE', structure, 'type', offset, 'endian marker 0x80000080 set or clear',
+      `0x${hex32(buf, offset)}`);
+  }
+  return new Reader(buf, hi !== 0, end);
+}
+
+/** The type word at `offset` without its marker, or null when the marker bits disagree or it is cut short. */
+export function peekTypeWord(buf: Uint8Array, offset: number, end: number = buf.length): number | null {
+  if (end - offset < 4) return null;
+  const hi = buf[offset]! & 0x80;
+  if (hi !== (buf[offset + 3]! & 0x80)) return null;
+  return (readU32(buf, offset, hi !== 0) & ~ENDIAN_MARKER) >>> 0;
+}
+
+function hex32(buf: Uint8Array, o: number): string {
+  let s = '';
+  for (let i = 0; i < 4; i++) s += buf[o + i]!.toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Copies `src` into `buf` at `o` when given, else writes `n` zero bytes. Length must be `n`. */
+export function putRaw(
+  buf: Uint8Array,
+  o: number,
+  n: number,
+  src: Uint8Array | undefined,
+  structure: string,
+  field: string,
+): number {
+  if (src === undefined) {
+    buf.fill(0, o, o + n);
+  } else {
+    if (src.length !== n) throw new ProtocolError('BAD_VALUE', structure, field, o, `${n} bytes`, `${src.length} bytes`);
+    buf.set(src, o);
+  }
+  return o + n;
+}
+
+/**
+ * `buf[a..b)` as a plain Uint8Array (also when `buf` is a Node Buffer): a view, or a copy when
+ * `copy` is set.
+ */
+export function bytesOf(buf: Uint8Array, a: number, b: number, copy: boolean): Uint8Array {
+  const view = new Uint8Array(buf.buffer, buf.byteOffset + a, b - a);
+  return copy ? new Uint8Array(view) : view;
+}
+
+/** Throws BAD_VALUE unless lo <= v <= hi. */
+export function checkRange(v: number, lo: number, hi: number, structure: string, field: string, offset: number): void {
+  if (v < lo || v > hi) {
+    throw new ProtocolError(v > hi ? 'TOO_LARGE' : 'BAD_VALUE', structure, field, offset, `${lo}..${hi}`, v);
+  }
 }
 
 /**
@@ -66,7 +188,15 @@ export function readName(buf: Uint8Array, offset: number, width: number): string
 
 /** Writes `name` NUL-padded into `width` bytes (truncating at width - 1 like strncpy + NUL). */
 export function writeName(buf: Uint8Array, offset: number, width: number, name: string): number {
-  const n = Math.min(name.length, width - 1);
+  return writeNameField(buf, offset, width, name, width - 1);
+}
+
+/**
+ * Writes `name` NUL-padded into `width` bytes, keeping up to `max` (default: all `width`)
+ * bytes of it: a daemon copies a 32-byte name field whole, without a NUL when it is full.
+ */
+export function writeNameField(buf: Uint8Array, offset: number, width: number, name: string, max: number = width): number {
+  const n = Math.min(name.length, max);
   for (let i = 0; i < n; i++) buf[offset + i] = name.charCodeAt(i) & 0xff;
   buf.fill(0, offset + n, offset + width);
   return offset + width;

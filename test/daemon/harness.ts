@@ -13,7 +13,7 @@ export const LOCALHOST: DaemonRef = { name: 'localhost', procId: ipToProcId('127
 /** The ring time seen in the client-single / client-two captures (0x6b086865). */
 export const CAPTURE_RING_TIME = 0x6b086865;
 
-export interface HarnessOptions extends Partial<Omit<CoreOptions, 'ordering' | 'now' | 'authPolicy'>> {
+export interface HarnessOptions extends Partial<Omit<CoreOptions, 'ordering' | 'authPolicy'>> {
   readonly ringTime?: number;
   readonly authPolicy?: Partial<AuthPolicy>;
   /** Run the ordering layer as soon as it has work (default true). */
@@ -42,34 +42,33 @@ export class Harness {
       daemons: options.daemons ?? [daemon],
       ordering: this.ring,
       authPolicy: { allowed: ['NULL'], required: [], ipRules: null, ...options.authPolicy },
-      now: () => this.clock,
     });
     this.ring.start();
-    this.core.processOrdering();
+    this.core.processOrdering(this.clock);
     this.flush();
   }
 
   connect(id: number, peer: PeerInfo = { transport: 'tcp', address: ipToProcId('127.0.0.1') >>> 0 }): void {
     this.outputs.set(id, []);
-    this.core.connect(id, peer);
+    this.core.connect(id, peer, this.clock);
     this.flush();
   }
 
   send(id: number, bytes: Uint8Array): void {
-    this.core.receive(id, bytes);
+    this.core.receive(id, bytes, this.clock);
     this.flush();
   }
 
   /** The client's socket closed (EOF). */
   eof(id: number): void {
-    this.core.disconnected(id, 'EOF');
+    this.core.disconnected(id, this.clock, 'EOF');
     this.flush();
   }
 
   /** Moves time forward and fires handshake deadlines. */
   advance(ms: number): void {
     this.clock += ms;
-    this.core.checkDeadlines();
+    this.core.checkDeadlines(this.clock);
     this.flush();
   }
 
@@ -84,7 +83,7 @@ export class Harness {
 
   /** Runs the ordering layer until it is idle. */
   order(): void {
-    for (let i = 0; i < 10000 && this.core.processOrdering() > 0; i++) this.flush(false);
+    for (let i = 0; i < 10000 && this.core.processOrdering(this.clock) > 0; i++) this.flush(false);
     this.flush(false);
   }
 
@@ -101,11 +100,11 @@ export class Harness {
 
   flush(order = this.autoOrder): void {
     for (let round = 0; round < 10000; round++) {
-      const actions = this.core.drainActions();
+      const actions = this.core.takeActions();
       let orderingReady = false;
       for (const a of actions) {
         this.actionLog.push(a);
-        switch (a.type) {
+        switch (a.kind) {
           case 'transmit':
             if (!this.blocked.has(a.conn)) this.pull(a.conn);
             break;
@@ -113,7 +112,7 @@ export class Harness {
             if (a.flush) this.pull(a.conn);
             this.closed.set(a.conn, a.flush ? 'flush' : 'abort');
             // The socket then closes for real.
-            this.core.disconnected(a.conn, 'closed by daemon');
+            this.core.disconnected(a.conn, this.clock, 'closed by daemon');
             break;
           case 'pause-reading':
             this.paused = true;
@@ -127,7 +126,7 @@ export class Harness {
         }
       }
       if (orderingReady && order) {
-        this.core.processOrdering();
+        this.core.processOrdering(this.clock);
         continue;
       }
       if (actions.length === 0) return;

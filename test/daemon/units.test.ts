@@ -198,6 +198,24 @@ describe('LocalRing', () => {
     expect(r.poll()).toBeNull();
     expect(r.backlog).toBe(0);
   });
+
+  it('takes new messages from the down queue the groups layer set last', () => {
+    const r = new LocalRing({ procId: 0x7f000001, formationTime: 1234 });
+    r.start();
+    r.poll();
+    const client = buildKill('#a#d');
+    const groups = buildKill('#g#d');
+    r.submit(client);
+    r.submitGroups(groups);
+    r.setDownQueue('groups');
+    r.setDeliveryLevel('agreed');
+    expect(r.backlog).toBe(2);
+    expect(r.poll()).toEqual({ kind: 'groups', raw: groups.frame });
+    expect(r.poll()).toBeNull(); // the client message waits for the normal queue
+    r.setDownQueue('normal');
+    expect(r.poll()).toEqual({ kind: 'message', message: client });
+    expect(r.backlog).toBe(0);
+  });
 });
 
 describe('IP access file and auth policy', () => {

@@ -13,7 +13,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ServiceType } from '../../src/wire/client/index.js';
-import { Cluster } from './sim.js';
+import { Cluster } from './cluster.js';
 
 const NAMES = ['d1', 'd2', 'd3', 'd4'];
 // Not in numeric order, so vs_set order (wrapping memb id compare) differs from conf order.

@@ -19,7 +19,7 @@ import { describe, expect, it } from 'vitest';
 import { ServiceType } from '../../src/wire/client/index.js';
 import { decodeDatagram, decodeGroupsMessage } from '../../src/wire/daemon/index.js';
 import { readCapture } from '../../src/wire/pcap/index.js';
-import { Cluster, hex } from './sim.js';
+import { Cluster, hex } from './cluster.js';
 
 interface Datagram {
   bytes: Uint8Array;

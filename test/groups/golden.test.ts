@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ServiceType } from '../../src/wire/client/index.js';
-import { Cluster, fromHex, hex, padHex } from './sim.js';
+import { Cluster, fromHex, hex, padHex } from './cluster.js';
 
 const D1_RING = { procId: 0x7f000001, time: 0x6b086a0d };
 const D2_RING = { procId: 0x7f000002, time: 0x6b086a1f };

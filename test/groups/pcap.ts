@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ServiceType } from '../../src/wire/client/index.js';
 import { decodeDatagram } from '../../src/wire/daemon/index.js';
 import { readCapture, type Capture } from '../../src/wire/pcap/index.js';
-import { hex } from './sim.js';
+import { hex } from './cluster.js';
 
 export function loadCapture(name: string): Capture {
   return readCapture(readFileSync(fileURLToPath(new URL(`./captures/${name}`, import.meta.url))));

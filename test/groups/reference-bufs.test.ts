@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ServiceType } from '../../src/wire/client/index.js';
 import { decodeGroupsMessage } from '../../src/wire/daemon/index.js';
 import { loadCapture, ringMessages } from './pcap.js';
-import { Cluster, hex } from './sim.js';
+import { Cluster, hex } from './cluster.js';
 
 const L1 = 0x7f000001;
 const L2 = 0x7f000002;

@@ -18,7 +18,7 @@
 import { describe, expect, it } from 'vitest';
 import { ServiceType } from '../../src/wire/client/index.js';
 import { clientFrames, groupsOnRing, loadCapture } from './pcap.js';
-import { Cluster, hex } from './sim.js';
+import { Cluster, hex } from './cluster.js';
 
 const cap = loadCapture('groups-lo3-gtrans.pcap');
 const L1 = 0x7f000001;

@@ -19,7 +19,7 @@
 import { describe, expect, it } from 'vitest';
 import { ServiceType } from '../../src/wire/client/index.js';
 import { clientFrames, groupsOnRing, loadCapture } from './pcap.js';
-import { Cluster, hex } from './sim.js';
+import { Cluster, hex } from './cluster.js';
 
 const cap = loadCapture('groups-lo3.pcap');
 

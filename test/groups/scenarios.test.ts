@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ServiceType } from '../../src/wire/client/index.js';
-import { Cluster, type Notice } from './sim.js';
+import { Cluster, type Notice } from './cluster.js';
 
 const T = ServiceType;
 const NETWORK = T.REG_MEMB_MESS | T.CAUSED_BY_NETWORK;

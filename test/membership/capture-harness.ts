@@ -317,168 +317,205 @@ export interface ReplayOptions {
 
 /** Runs the replay; compare `ours` with `theirs` with compareSends. */
 export function replay(o: ReplayOptions): ReplayResult {
-  const myId = procIdOf(o.ip);
-  const config = o.config;
-  const timeouts = effectiveTimeouts(config);
-  const ring = new CaptureRing(myId, timeouts.token);
-  const settings = { ...membershipSettingsFromConfig(config, myId), wallClock: (now: number): number => o.capture.t0 + now / 1000 };
-  const m = new Membership(settings, ring);
-  const me = config.daemons.find((d) => (d.id | 0) === myId)!;
-  const seg = config.segments[me.segmentIndex]!;
-  const addrOf = new Map<number, { ip: string; port: number }>();
-  for (const d of config.daemons) addrOf.set(d.id | 0, { ip: d.address, port: d.port });
-  const end = o.end ?? (o.capture.wires.at(-1)?.t ?? 0) + 1;
+  return new Replay(o).run();
+}
 
-  const ours: Sent[] = [];
-  const events: string[] = [];
-  const configurations: Installed[] = [];
-  const timers = new Map<MembershipTimer, number>();
+type SendAction = Extract<MembershipAction, { kind: 'send' }>;
+type TheirSend = Sent & { kind: string };
+
+/** One daemon's replay: the machine, the ring double, the timers the machine armed, what it sent. */
+class Replay {
+  private readonly myId: number;
+  private readonly m: Membership;
+  private readonly ring: CaptureRing;
+  private readonly addrOf = new Map<number, { ip: string; port: number }>();
+  private readonly seg: { address: string; port: number };
+  private readonly end: number;
+  private readonly ours: Sent[] = [];
+  private readonly theirs: TheirSend[];
+  private readonly events: string[] = [];
+  private readonly configurations: Installed[] = [];
+  private readonly timers = new Map<MembershipTimer, number>();
   /** Our own sends to ourselves, to be received (selfVisible = false). */
-  const loop: Wire[] = [];
-  const take = (now: number): void => {
-    for (const a of m.takeActions()) apply(a, now);
-  };
-  const apply = (a: MembershipAction, now: number): void => {
-    switch (a.kind) {
-      case 'send': {
-        const dst = a.to === 'segment'
-          ? { ip: config.segments[a.target]!.address, port: config.segments[a.target]!.port }
-          : { ip: addrOf.get(a.target)!.ip, port: addrOf.get(a.target)!.port + (a.channel === 'token' ? 1 : 0) };
-        if (!o.selfVisible && dst.ip === o.ip) {
-          const d = decodeDatagram(a.bytes, a.channel);
-          loop.push({ t: now, dstIp: dst.ip, dstPort: dst.port, channel: a.channel, bytes: a.bytes, transmitter: myId, d });
-        } else {
-          ours.push({ t: now, dstIp: dst.ip, dstPort: dst.port, bytes: a.bytes });
-        }
-        break;
+  private readonly loop: Wire[] = [];
+  private clock: number;
+
+  constructor(private readonly o: ReplayOptions) {
+    const config = o.config;
+    this.myId = procIdOf(o.ip);
+    this.ring = new CaptureRing(this.myId, effectiveTimeouts(config).token);
+    const settings = { ...membershipSettingsFromConfig(config, this.myId), wallClock: (now: number): number => o.capture.t0 + now / 1000 };
+    this.m = new Membership(settings, this.ring);
+    const me = config.daemons.find((d) => (d.id | 0) === this.myId)!;
+    this.seg = config.segments[me.segmentIndex]!;
+    for (const d of config.daemons) this.addrOf.set(d.id | 0, { ip: d.address, port: d.port });
+    this.end = o.end ?? (o.capture.wires.at(-1)?.t ?? 0) + 1;
+    this.theirs = o.capture.wires
+      .filter((w) => w.transmitter === this.myId && w.t >= o.start && w.t < this.end && isMembershipOutput(w.d))
+      .filter((w) => o.selfVisible || w.dstIp !== o.ip)
+      .map((w) => ({ t: w.t, dstIp: w.dstIp, dstPort: w.dstPort, bytes: w.bytes, kind: w.d.kind }));
+    this.clock = o.start;
+  }
+
+  run(): ReplayResult {
+    const wires = this.o.capture.wires;
+    let i = 0;
+    while (i < wires.length && wires[i]!.t < this.o.start) i++;
+    this.m.start(this.o.start);
+    this.take(this.o.start);
+    for (let steps = 0; ; steps++) {
+      if (steps > 1_000_000) throw new Error(`replay does not progress (at ${i} of ${wires.length})`);
+      const looped = this.loop.shift();
+      if (looped !== undefined) {
+        this.receive(looped, looped.t);
+        continue;
       }
-      case 'timer':
-        if (a.at === null) timers.delete(a.timer);
-        else timers.set(a.timer, a.at);
-        break;
-      case 'transitional':
-        configurations.push({ t: now, kind: a.kind, members: a.members, id: a.id });
-        events.push(`${now.toFixed(1)} transitional [${a.members.map(ipString)}] (${ipString(a.id.procId)},${a.id.time})`);
-        break;
-      case 'regular':
-        configurations.push({ t: now, kind: a.kind, members: a.members, id: a.ringId });
-        events.push(`${now.toFixed(1)} regular [${a.members.map(ipString)}] (${ipString(a.ringId.procId)},${a.ringId.time})`);
-        break;
-      case 'exit':
-        events.push(`${now.toFixed(1)} exit`);
-        break;
-      case 'reload':
-        events.push(`${now.toFixed(1)} reload`);
-        break;
-      default:
-        break;
+      const { timer, tt } = this.nextTimer();
+      const w = wires[i];
+      const wt = w === undefined ? Infinity : w.t;
+      if (Math.min(tt, wt) >= this.end) break;
+      if (timer !== null && tt < wt) {
+        this.clock = tt;
+        this.runTimer(timer, tt);
+      } else {
+        i++;
+        this.datagram(w!);
+      }
     }
-  };
+    return { ours: this.ours, theirs: this.theirs, events: this.events, configurations: this.configurations, membership: this.m, ring: this.ring };
+  }
+
+  /**
+   * The timer that runs next and when: TIMER_LATENCY after its deadline, or, when the
+   * reference's next output is one that timer sends and is within SYNC_WINDOW, just before
+   * that output (see the file comment).
+   */
+  private nextTimer(): { timer: MembershipTimer | 'token' | null; tt: number } {
+    let timer: MembershipTimer | 'token' | null = null;
+    let tt = Infinity;
+    for (const [k, at] of this.timers) {
+      if (at + TIMER_LATENCY < tt) {
+        tt = at + TIMER_LATENCY;
+        timer = k;
+      }
+    }
+    const tokenDeadline = this.ring.tokenDeadline;
+    if (tokenDeadline !== null && tokenDeadline + TIMER_LATENCY < tt) {
+      tt = tokenDeadline + TIMER_LATENCY;
+      timer = 'token';
+    }
+    const next = this.theirs[this.ours.length];
+    if (timer !== null && next !== undefined && Math.abs(next.t - tt) <= SYNC_WINDOW && TIMER_OUTPUTS[timer].includes(next.kind)) {
+      tt = Math.max(next.t - (this.o.selfVisible ? SEND_LATENCY.loopback : SEND_LATENCY.bridge), this.clock);
+    }
+    return { timer, tt };
+  }
+
+  /** Runs a timer in the reference's order, but never before its deadline on the machine's clock. */
+  private runTimer(timer: MembershipTimer | 'token', tt: number): void {
+    if (timer !== 'token') {
+      const at = Math.max(tt, this.timers.get(timer)!);
+      this.timers.delete(timer);
+      this.m.handleTimer(timer, at);
+      this.take(at);
+      return;
+    }
+    const at = Math.max(tt, this.ring.tokenDeadline!);
+    this.ring.tokenDeadline = null;
+    if (this.ring.alive && (this.o.selfVisible || this.ring.members.length > 1)) {
+      this.ring.loseToken();
+      this.events.push(`${at.toFixed(1)} token lost`);
+      this.m.tokenLost(at);
+      this.take(at);
+      return;
+    }
+    this.take(tt);
+  }
+
+  /** A captured datagram: the daemon's own transmission (the engine's output), or one it receives. */
+  private datagram(w: Wire): void {
+    const now = w.t;
+    this.clock = now;
+    if (w.transmitter === this.myId) {
+      if (this.ring.output(w)) {
+        this.m.ringProgress(now);
+        this.take(now);
+      }
+      // Tokens to myself are inputs too (Net_recv_token keeps them; Net_recv drops my own data packets).
+      if (!(w.channel === 'token' && w.dstIp === this.o.ip)) return;
+    }
+    const toMe = w.dstIp === this.o.ip || (w.dstIp === this.seg.address && w.dstPort === this.seg.port);
+    if (toMe) this.receive(w, now);
+  }
 
   /** A datagram reaching the daemon. */
-  const receive = (w: Wire, now: number): void => {
+  private receive(w: Wire, now: number): void {
     const d = w.d;
+    const m = this.m;
     if (d.kind === 'partition' || d.kind === 'reload') {
       m.handleDatagram('data', w.bytes, now);
-      take(now);
+      this.take(now);
       return;
     }
     if (!m.admits(w.channel, w.bytes)) return;
-    if (d.kind === 'data' || d.kind === 'token') ring.input(w, now);
-    if (!o.selfVisible && d.kind === 'token' && ring.members.length === 1 && w.transmitter === myId) {
+    if (d.kind === 'data' || d.kind === 'token') this.ring.input(w, now);
+    if (!this.o.selfVisible && d.kind === 'token' && this.ring.members.length === 1 && w.transmitter === this.myId) {
       // A singleton ring's token, invisible to the capture: process it here (E5 and the Aru rule).
-      if (ring.selfToken(d)) {
+      if (this.ring.selfToken(d)) {
         m.ringProgress(now);
-        take(now);
-        if (ring.evs) loop.push({ ...w, t: now });
+        this.take(now);
+        if (this.ring.evs) this.loop.push({ ...w, t: now });
       }
       return;
     }
     const foreign = d.kind === 'data' && !sameId(d.header.membId, m.ringId);
     if (d.kind === 'alive' || d.kind === 'join' || d.kind === 'refer' || d.kind === 'form1' || d.kind === 'form2' || foreign) {
       m.handleDatagram(w.channel, w.bytes, now);
-      take(now);
+      this.take(now);
     }
-  };
-
-  const wires = o.capture.wires;
-  const theirs = wires
-    .filter((w) => w.transmitter === myId && w.t >= o.start && w.t < end && isMembershipOutput(w.d))
-    .filter((w) => o.selfVisible || w.dstIp !== o.ip)
-    .map((w) => ({ t: w.t, dstIp: w.dstIp, dstPort: w.dstPort, bytes: w.bytes, kind: w.d.kind }));
-  let clock = o.start;
-  let i = 0;
-  while (i < wires.length && wires[i]!.t < o.start) i++;
-  m.start(o.start);
-  take(o.start);
-  for (let steps = 0; ; steps++) {
-    if (steps > 1_000_000) throw new Error(`replay does not progress (at ${i} of ${wires.length})`);
-    if (loop.length > 0) {
-      const w = loop.shift()!;
-      receive(w, w.t);
-      continue;
-    }
-    let timer: MembershipTimer | 'token' | null = null;
-    let tt = Infinity;
-    for (const [k, at] of timers) {
-      if (at + TIMER_LATENCY < tt) {
-        tt = at + TIMER_LATENCY;
-        timer = k;
-      }
-    }
-    if (ring.tokenDeadline !== null && ring.tokenDeadline + TIMER_LATENCY < tt) {
-      tt = ring.tokenDeadline + TIMER_LATENCY;
-      timer = 'token';
-    }
-    // A timer runs when the reference's run of it shows: at its next output, if that is within
-    // SYNC_WINDOW of our deadline (see the file comment).
-    const next = theirs[ours.length];
-    if (
-      timer !== null && next !== undefined && Math.abs(next.t - tt) <= SYNC_WINDOW &&
-      TIMER_OUTPUTS[timer].includes(next.kind)
-    ) tt = Math.max(next.t - (o.selfVisible ? SEND_LATENCY.loopback : SEND_LATENCY.bridge), clock);
-    const w = wires[i];
-    const wt = w === undefined ? Infinity : w.t;
-    if (Math.min(tt, wt) >= end) break;
-    if (tt < wt) {
-      clock = tt;
-      if (timer === 'token') {
-        const at = Math.max(tt, ring.tokenDeadline!);
-        ring.tokenDeadline = null;
-        if (ring.alive && (o.selfVisible || ring.members.length > 1)) {
-          ring.loseToken();
-          events.push(`${at.toFixed(1)} token lost`);
-          m.tokenLost(at);
-          take(at);
-          continue;
-        }
-      } else {
-        // Run in the reference's order, but never before the deadline on the machine's clock.
-        const at = Math.max(tt, timers.get(timer!)!);
-        timers.delete(timer!);
-        m.handleTimer(timer!, at);
-        take(at);
-        continue;
-      }
-      take(tt);
-      continue;
-    }
-    i++;
-    const now = w!.t;
-    clock = now;
-    if (w!.transmitter === myId) {
-      // The daemon's own transmission: the engine's output.
-      if (ring.output(w!)) {
-        m.ringProgress(now);
-        take(now);
-      }
-      // Tokens to myself are inputs too (Net_recv_token keeps them; Net_recv drops my own data packets).
-      if (!(w!.channel === 'token' && w!.dstIp === o.ip)) continue;
-    }
-    const toMe = w!.dstIp === o.ip || (w!.dstIp === seg.address && w!.dstPort === seg.port);
-    if (toMe) receive(w!, now);
   }
-  return { ours, theirs, events, configurations, membership: m, ring };
+
+  private take(now: number): void {
+    for (const a of this.m.takeActions()) this.apply(a, now);
+  }
+
+  private apply(a: MembershipAction, now: number): void {
+    switch (a.kind) {
+      case 'send':
+        this.send(a, now);
+        break;
+      case 'timer':
+        if (a.at === null) this.timers.delete(a.timer);
+        else this.timers.set(a.timer, a.at);
+        break;
+      case 'transitional':
+      case 'regular': {
+        const id = a.kind === 'regular' ? a.ringId : a.id;
+        this.configurations.push({ t: now, kind: a.kind, members: a.members, id });
+        this.events.push(`${now.toFixed(1)} ${a.kind} [${a.members.map(ipString)}] (${ipString(id.procId)},${id.time})`);
+        break;
+      }
+      case 'exit':
+      case 'reload':
+        this.events.push(`${now.toFixed(1)} ${a.kind}`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private send(a: SendAction, now: number): void {
+    const config = this.o.config;
+    const dst = a.to === 'segment'
+      ? { ip: config.segments[a.target]!.address, port: config.segments[a.target]!.port }
+      : { ip: this.addrOf.get(a.target)!.ip, port: this.addrOf.get(a.target)!.port + (a.channel === 'token' ? 1 : 0) };
+    if (!this.o.selfVisible && dst.ip === this.o.ip) {
+      const d = decodeDatagram(a.bytes, a.channel);
+      this.loop.push({ t: now, dstIp: dst.ip, dstPort: dst.port, channel: a.channel, bytes: a.bytes, transmitter: this.myId, d });
+    } else {
+      this.ours.push({ t: now, dstIp: dst.ip, dstPort: dst.port, bytes: a.bytes });
+    }
+  }
 }
 
 export interface Comparison {

@@ -11,7 +11,7 @@ import {
 } from '../../src/daemon/membership/index.js';
 import type { DeliverAction, SendAction } from '../../src/daemon/ring/actions.js';
 import { decodePacketHeader } from '../../src/wire/daemon/header.js';
-import { readerFor } from '../../src/wire/daemon/reader.js';
+import { readerFor } from '../../src/wire/bytes.js';
 import {
   MONITOR_HASH, MONITOR_MAGIC, PacketType, RepType, decodeDatagram, encodeDatagram, encodePacketHeaderInto, procIdOf,
   type Datagram, type Form1Token, type RingRecord,

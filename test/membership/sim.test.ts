@@ -1,13 +1,38 @@
 /**
- * Multi-daemon runs of the membership machine on the deterministic harness (sim.ts): start-up,
+ * Multi-daemon runs of the membership machine inside whole daemons (DaemonNode with its ring
+ * engine, DaemonCore with its groups layer) on the simulator (src/sim/daemons.ts): start-up,
  * crash, partition and merge, loss, monitor partitions, the sequence-wrap membership, restarts.
  * Every run ends with the extended-virtual-synchrony checks on the daemons' logs.
  */
 import { describe, expect, it } from 'vitest';
-import { LAN_TIMEOUTS } from '../../src/daemon/config/index.js';
+import { LAN_TIMEOUTS, type MembershipTimeouts } from '../../src/daemon/config/index.js';
+import { ServiceType } from '../../src/wire/client/constants.js';
 import { ipString } from '../../src/wire/daemon/index.js';
-import { MAX_WRAP } from './fake-ring.js';
-import { Sim, checkEvs, currentRings, settle, stableRings, type LogEntry } from './sim.js';
+import { DaemonSim, simConfig, type LogEntry } from '../../src/sim/daemons.js';
+import { checkEvs, currentRings, settle, stableRings } from '../../src/sim/evs.js';
+
+interface SimSpec {
+  segments: string[][];
+  seed: number;
+  loss?: number;
+  timeouts?: MembershipTimeouts;
+  dangerousMonitor?: boolean;
+  /** DebugInitialSequence: every ring's counters start at 2^30 − 5. */
+  nearWrap?: boolean;
+}
+
+function newSim(o: SimSpec): DaemonSim {
+  const opts = {
+    ...(o.timeouts ? { timeouts: o.timeouts } : {}),
+    ...(o.dangerousMonitor ? { dangerousMonitor: true } : {}),
+    ...(o.nearWrap ? { debugInitialSequence: true } : {}),
+  };
+  return new DaemonSim(simConfig(o.segments, opts), { seed: o.seed, network: { loss: o.loss ?? 0 } });
+}
+
+function service(safe: boolean): number {
+  return safe ? ServiceType.SAFE_MESS : ServiceType.AGREED_MESS;
+}
 
 const FIVE = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'];
 
@@ -26,13 +51,13 @@ function lastTransitional(log: readonly LogEntry[]): Extract<LogEntry, { kind: '
   return t[t.length - 1]!;
 }
 
-function delivered(sim: Sim, ip: string, ring: string): string[] {
+function delivered(sim: DaemonSim, ip: string, ring: string): string[] {
   return sim.daemon(ip).log.filter((e) => e.kind === 'deliver' && e.ring === ring).map((e) => (e as { text: string }).text);
 }
 
 describe.each(Object.entries(LAYOUTS))('%s', (_name, segments) => {
   it('5 daemons started one by one form one ring: same id, same order everywhere', () => {
-    const sim = new Sim({ segments, seed: 1 });
+    const sim = newSim({ segments, seed: 1 });
     FIVE.forEach((ip, k) => sim.start(ip, k * 700));
     sim.run(12_000);
     expect(stableRings(sim)).toEqual([FIVE]);
@@ -42,7 +67,7 @@ describe.each(Object.entries(LAYOUTS))('%s', (_name, segments) => {
   });
 
   it('a crashed daemon is left out; the survivors share one transitional configuration', () => {
-    const sim = new Sim({ segments, seed: 2 });
+    const sim = newSim({ segments, seed: 2 });
     for (const ip of FIVE) sim.start(ip, 0);
     for (const ip of FIVE) sim.traffic(ip, 3000, 30, 40);
     sim.run(6000);
@@ -67,7 +92,7 @@ describe.each(Object.entries(LAYOUTS))('%s', (_name, segments) => {
   });
 
   it('a partition makes two rings, healing merges them back', () => {
-    const sim = new Sim({ segments, seed: 3, timeouts: { ...LAN_TIMEOUTS, lookup: 5000 } });
+    const sim = newSim({ segments, seed: 3, timeouts: { ...LAN_TIMEOUTS, lookup: 5000 } });
     for (const ip of FIVE) sim.start(ip, 0);
     sim.run(5000);
     expect(stableRings(sim)).toEqual([FIVE]);
@@ -98,9 +123,9 @@ describe.each(Object.entries(LAYOUTS))('%s', (_name, segments) => {
 
 describe('losses, restarts, monitor, wrap', () => {
   it.each([1, 2, 3])('5 % datagram loss with traffic and a crash (seed %i): EVS holds', (seed) => {
-    const sim = new Sim({ segments: [FIVE.slice(0, 3), FIVE.slice(3)], seed, loss: 0.05 });
+    const sim = newSim({ segments: [FIVE.slice(0, 3), FIVE.slice(3)], seed, loss: 0.05 });
     for (const ip of FIVE) sim.start(ip, 0);
-    for (const ip of FIVE) sim.traffic(ip, 1000, 100, 45, ip === '10.0.0.2');
+    for (const ip of FIVE) sim.traffic(ip, 1000, 100, 45, service(ip === '10.0.0.2'));
     sim.crash('10.0.0.4', 4000);
     sim.run(15_000);
     expect(settle(sim, 30_000)).toEqual([FIVE.filter((ip) => ip !== '10.0.0.4')]);
@@ -112,7 +137,7 @@ describe('losses, restarts, monitor, wrap', () => {
   });
 
   it('a restarted daemon rejoins', () => {
-    const sim = new Sim({ segments: FIVE.map((ip) => [ip]), seed: 4 });
+    const sim = newSim({ segments: FIVE.map((ip) => [ip]), seed: 4 });
     for (const ip of FIVE) sim.start(ip, 0);
     sim.crash('10.0.0.1', 5000);
     sim.run(10_000);
@@ -125,7 +150,7 @@ describe('losses, restarts, monitor, wrap', () => {
 
   it('a monitor PARTITION splits the ring only with DangerousMonitor, and expires after 60 s', () => {
     for (const dangerous of [false, true]) {
-      const sim = new Sim({ segments: [FIVE], seed: 5, dangerousMonitor: dangerous });
+      const sim = newSim({ segments: [FIVE], seed: 5, dangerousMonitor: dangerous });
       for (const ip of FIVE) sim.start(ip, 0);
       sim.run(5000);
       sim.monitorPartition([0, 0, 1, 1, 1], 5000);
@@ -135,9 +160,9 @@ describe('losses, restarts, monitor, wrap', () => {
         continue;
       }
       expect(stableRings(sim)).toEqual([FIVE.slice(0, 2), FIVE.slice(2)]);
-      expect(sim.daemon('10.0.0.1').membership.partitionComponents.slice(0, 5)).toEqual([0, 0, 1, 1, 1]);
+      expect(sim.daemon('10.0.0.1').node.membership.partitionComponents.slice(0, 5)).toEqual([0, 0, 1, 1, 1]);
       sim.run(66_000); // cleared at 65 s; the leaders' lookups (30 s) merge the rings
-      expect(sim.daemon('10.0.0.1').membership.partitionComponents.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
+      expect(sim.daemon('10.0.0.1').node.membership.partitionComponents.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
       sim.run(100_000);
       expect(stableRings(sim)).toEqual([FIVE]);
       expect(checkEvs(sim)).toEqual([]);
@@ -145,7 +170,7 @@ describe('losses, restarts, monitor, wrap', () => {
   });
 
   it('a monitor PARTITION with component −1 stops that daemon', () => {
-    const sim = new Sim({ segments: [FIVE], seed: 6, dangerousMonitor: true });
+    const sim = newSim({ segments: [FIVE], seed: 6, dangerousMonitor: true });
     for (const ip of FIVE) sim.start(ip, 0);
     sim.run(5000);
     sim.monitorPartition([0, 0, 0, 0, -1], 5000);
@@ -155,14 +180,14 @@ describe('losses, restarts, monitor, wrap', () => {
   });
 
   it('sequence numbers past 2^30 force a new membership, which starts counting again', () => {
-    const sim = new Sim({ segments: [FIVE.slice(0, 3)], seed: 7, initialSeq: MAX_WRAP - 5 });
+    const sim = newSim({ segments: [FIVE.slice(0, 3)], seed: 7, nearWrap: true });
     for (const ip of FIVE.slice(0, 3)) sim.start(ip, 0);
     sim.run(4000);
     const ring0 = regulars(sim.daemon('10.0.0.1').log).at(-1)!.id;
     for (const ip of FIVE.slice(0, 3)) sim.traffic(ip, 4000, 10, 100);
     sim.run(15_000);
     expect(settle(sim, 30_000)).toEqual([FIVE.slice(0, 3)]);
-    const swallowed = FIVE.slice(0, 3).reduce((n, ip) => n + sim.daemon(ip).ring.stats.swallowedWrap, 0);
+    const swallowed = FIVE.slice(0, 3).reduce((n, ip) => n + sim.daemon(ip).node.engine.stats.seqWrapSwallowed, 0);
     expect(swallowed).toBeGreaterThan(0);
     const ring1 = regulars(sim.daemon('10.0.0.1').log).at(-1)!.id;
     expect(ring1).not.toBe(ring0);
@@ -174,15 +199,15 @@ describe('losses, restarts, monitor, wrap', () => {
   });
 });
 
-describe('on the real RingEngine (src/daemon/ring) through RingPort', () => {
+describe('traffic through start, crash, partition and merge', () => {
   it.each([
     ['one broadcast segment', [FIVE], 0],
     ['five one-daemon segments', FIVE.map((ip) => [ip]), 0],
     ['3 + 2 segments, 5 % loss', [FIVE.slice(0, 3), FIVE.slice(3)], 0.05],
   ] as const)('%s: start, crash, partition, merge; EVS holds', (_name, segments, loss) => {
-    const sim = new Sim({ segments: segments.map((s) => [...s]), seed: 11, loss, engine: 'real', timeouts: { ...LAN_TIMEOUTS, lookup: 5000 } });
+    const sim = newSim({ segments: segments.map((s) => [...s]), seed: 11, loss, timeouts: { ...LAN_TIMEOUTS, lookup: 5000 } });
     FIVE.forEach((ip, k) => sim.start(ip, k * 300));
-    for (const ip of FIVE) sim.traffic(ip, 500, 40, 97, ip === '10.0.0.2');
+    for (const ip of FIVE) sim.traffic(ip, 500, 40, 97, service(ip === '10.0.0.2'));
     sim.run(8000);
     expect(settle(sim, 15_000)).toEqual([FIVE]);
     sim.crash('10.0.0.3', sim.now);

@@ -1,5 +1,6 @@
 /**
- * DaemonNode (ring engine + membership + ordering) on a virtual clock and network: start-up,
+ * DaemonNode (ring engine + membership + ordering) with its DaemonCore, on the simulator's
+ * whole-daemon mode (src/sim/daemons.ts): start-up,
  * formation of one ring, one order, a crash, a restart and merge, the configuration barrier,
  * the status reply, and that draining without news produces no work.
  */
@@ -7,7 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { ServiceType } from '../../src/wire/client/constants.js';
 import { MONITOR_HASH, MONITOR_MAGIC, PacketType } from '../../src/wire/daemon/constants.js';
 import { decodeDatagram, encodeDatagram } from '../../src/wire/daemon/datagram.js';
-import { clientMessage, NodeSim, simConfig } from './node-sim.js';
+import { clientMessage, DaemonSim, simConfig, type LogEntry, type SimDaemon } from '../../src/sim/daemons.js';
+
+/** A daemon's log as lines: `transitional|regular PROCID:TIME [members]`, `message SENDER TEXT`. */
+function lines(d: SimDaemon): string[] {
+  const text = (e: LogEntry): string =>
+    e.kind === 'deliver' ? `message ${e.sender} ${e.text}` : `${e.kind} ${e.ringId.procId}:${e.ringId.time} [${e.members.join(',')}]`;
+  return d.log.map(text);
+}
 
 function regulars(log: readonly string[]): string[] {
   return log.filter((l) => l.startsWith('regular'));
@@ -19,14 +27,14 @@ function messages(log: readonly string[]): string[] {
 
 describe('DaemonNode', () => {
   it('alone: a singleton ring Seg + Gather timeouts after start, announced once', () => {
-    const sim = new NodeSim(simConfig(1));
+    const sim = new DaemonSim(simConfig(1), { seed: 1, epoch: 1_800_000_000 });
     sim.start(0);
-    sim.runUntil(1700);
-    expect(sim.daemons[0]!.log).toEqual([]);
-    sim.runUntil(2000);
+    sim.run(1700);
+    expect(lines(sim.daemons[0]!)).toEqual([]);
+    sim.run(2000);
     const d = sim.daemons[0]!;
-    expect(d.log).toEqual([`transitional ${d.id}:1800000002 [${d.id}]`, `regular ${d.id}:1800000003 [${d.id}]`]);
-    const conf = d.actions.filter((a) => a.kind === 'configuration');
+    expect(lines(d)).toEqual([`transitional ${d.id}:1800000002 [${d.id}]`, `regular ${d.id}:1800000003 [${d.id}]`]);
+    const conf = d.reports.filter((a) => a.kind === 'configuration');
     expect(conf).toHaveLength(1);
     expect(conf[0]).toMatchObject({ kind: 'configuration', first: true, members: [d.id] });
     // Nothing new: draining again yields no work (no spinning on pending ordering events).
@@ -35,17 +43,17 @@ describe('DaemonNode', () => {
   });
 
   it('three daemons started together form one ring, and deliver one order', () => {
-    const sim = new NodeSim(simConfig(3));
+    const sim = new DaemonSim(simConfig(3));
     for (let i = 0; i < 3; i++) sim.start(i);
-    expect(sim.runUntilTrue(() => sim.daemons.every((d) => regulars(d.log).some((r) => r.endsWith(`[${sim.daemons.map((x) => x.id).join(',')}]`))), 5000)).toBe(true);
-    const rings = sim.daemons.map((d) => regulars(d.log).at(-1));
+    expect(sim.runUntilTrue(() => sim.daemons.every((d) => regulars(lines(d)).some((r) => r.endsWith(`[${sim.daemons.map((x) => x.id).join(',')}]`))), 5000)).toBe(true);
+    const rings = sim.daemons.map((d) => regulars(lines(d)).at(-1));
     expect(new Set(rings).size).toBe(1);
     for (let k = 0; k < 30; k++) {
       for (let i = 0; i < 3; i++) sim.submit(i, clientMessage(`#c${i}#n${i}`, `m${i}.${k}`, k % 3 === 2 ? ServiceType.SAFE_MESS : ServiceType.AGREED_MESS));
     }
-    expect(sim.runUntilTrue(() => sim.daemons.every((d) => messages(d.log).length === 90), 5000)).toBe(true);
-    const order = messages(sim.daemons[0]!.log);
-    for (const d of sim.daemons) expect(messages(d.log)).toEqual(order);
+    expect(sim.runUntilTrue(() => sim.daemons.every((d) => messages(lines(d)).length === 90), 5000)).toBe(true);
+    const order = messages(lines(sim.daemons[0]!));
+    for (const d of sim.daemons) expect(messages(lines(d))).toEqual(order);
     // FIFO per sender.
     for (let i = 0; i < 3; i++) {
       const mine = order.filter((l) => l.includes(`#c${i}#n${i}`)).map((l) => Number(l.split('.').at(-1)));
@@ -53,43 +61,43 @@ describe('DaemonNode', () => {
     }
   });
 
-  it.each([1, 2, 3])('5 %% datagram loss (seed %i): every message everywhere, one order of the AGREED and SAFE ones', (seed) => {
-    const sim = new NodeSim(simConfig(3), { loss: 0.05, seed });
+  it.each([1, 2, 3])('5 % datagram loss (seed %i): every message everywhere, one order of the AGREED and SAFE ones', (seed) => {
+    const sim = new DaemonSim(simConfig(3), { seed, network: { loss: 0.05 } });
     for (let i = 0; i < 3; i++) sim.start(i);
     const ids = sim.daemons.map((d) => d.id);
-    expect(sim.runUntilTrue(() => sim.daemons.every((d) => regulars(d.log).at(-1)?.endsWith(`[${ids.join(',')}]`) === true), 20_000)).toBe(true);
+    expect(sim.runUntilTrue(() => sim.daemons.every((d) => regulars(lines(d)).at(-1)?.endsWith(`[${ids.join(',')}]`) === true), 20_000)).toBe(true);
     const service = (k: number): number => (k % 3 === 0 ? ServiceType.RELIABLE_MESS : k % 3 === 1 ? ServiceType.AGREED_MESS : ServiceType.SAFE_MESS);
     for (let k = 0; k < 200; k++) for (let i = 0; i < 3; i++) sim.submit(i, clientMessage(`#c${i}#n${i}`, `m${i}.${k}.${service(k)}`, service(k)));
-    expect(sim.runUntilTrue(() => sim.daemons.every((d) => messages(d.log).length === 600), 60_000)).toBe(true);
+    expect(sim.runUntilTrue(() => sim.daemons.every((d) => messages(lines(d)).length === 600), 60_000)).toBe(true);
     expect(sim.dropped).toBeGreaterThan(0);
     const ordered = (log: readonly string[]): string[] => messages(log).filter((l) => !l.endsWith(`.${ServiceType.RELIABLE_MESS}`));
-    const first = ordered(sim.daemons[0]!.log);
+    const first = ordered(lines(sim.daemons[0]!));
     for (const d of sim.daemons) {
-      expect(new Set(messages(d.log)).size).toBe(600);
-      expect(ordered(d.log)).toEqual(first);
+      expect(new Set(messages(lines(d))).size).toBe(600);
+      expect(ordered(lines(d))).toEqual(first);
     }
   });
 
   it('a crash: the others install a ring without it after a transitional configuration; a restart merges back', () => {
-    const sim = new NodeSim(simConfig(3));
+    const sim = new DaemonSim(simConfig(3));
     for (let i = 0; i < 3; i++) sim.start(i);
     const ids = sim.daemons.map((d) => d.id);
-    expect(sim.runUntilTrue(() => sim.daemons.every((d) => regulars(d.log).at(-1)?.endsWith(`[${ids.join(',')}]`) === true), 5000)).toBe(true);
-    const before = sim.daemons.map((d) => d.log.length);
+    expect(sim.runUntilTrue(() => sim.daemons.every((d) => regulars(lines(d)).at(-1)?.endsWith(`[${ids.join(',')}]`) === true), 5000)).toBe(true);
+    const before = sim.daemons.map((d) => lines(d).length);
     sim.crash(1);
     const two = `[${ids[0]},${ids[2]}]`;
-    expect(sim.runUntilTrue(() => [0, 2].every((i) => regulars(sim.daemons[i]!.log).at(-1)?.endsWith(two) === true), 10_000)).toBe(true);
-    const after0 = sim.daemons[0]!.log.slice(before[0]);
-    const after2 = sim.daemons[2]!.log.slice(before[2]);
+    expect(sim.runUntilTrue(() => [0, 2].every((i) => regulars(lines(sim.daemons[i]!)).at(-1)?.endsWith(two) === true), 10_000)).toBe(true);
+    const after0 = lines(sim.daemons[0]!).slice(before[0]);
+    const after2 = lines(sim.daemons[2]!).slice(before[2]);
     expect(after0).toEqual(after2);
     expect(after0[0]).toMatch(new RegExp(`^transitional .* ${two.replace(/[[\]]/g, '\\$&')}$`));
     sim.restart(1);
-    expect(sim.runUntilTrue(() => sim.daemons.every((d) => regulars(d.log).at(-1)?.endsWith(`[${ids.join(',')}]`) === true), 10_000)).toBe(true);
-    expect(new Set(sim.daemons.map((d) => regulars(d.log).at(-1))).size).toBe(1);
+    expect(sim.runUntilTrue(() => sim.daemons.every((d) => regulars(lines(d)).at(-1)?.endsWith(`[${ids.join(',')}]`) === true), 10_000)).toBe(true);
+    expect(new Set(sim.daemons.map((d) => regulars(lines(d)).at(-1))).size).toBe(1);
   });
 
   it('configuration barrier: client messages wait in the engine until the regular configuration is polled', () => {
-    const sim = new NodeSim(simConfig(1));
+    const sim = new DaemonSim(simConfig(1));
     const d = sim.daemons[0]!;
     d.alive = true;
     d.node.start(0);
@@ -112,24 +120,24 @@ describe('DaemonNode', () => {
       }
     };
     actions();
-    sim.runUntil(2000);
+    sim.run(2000);
     expect(d.node.ordering.ringId).not.toBeNull();
     expect(d.node.engine.downQueue).toBe('groups');
-    d.node.ordering.submit(clientMessage('#c#n0', 'early'));
+    d.node.ordering.submit(clientMessage('#c#n0', 'early'), sim.now);
     expect(d.node.engine.queuedMessages).toBe(1);
     expect(d.node.engine.queueLength).toBe(0);
     const polled: string[] = [];
-    for (let ev = d.node.ordering.poll(); ev !== null; ev = d.node.ordering.poll()) polled.push(ev.kind);
+    for (let ev = d.node.ordering.poll(sim.now); ev !== null; ev = d.node.ordering.poll(sim.now)) polled.push(ev.kind);
     expect(polled).toEqual(['transitional', 'regular']);
     expect(d.node.engine.downQueue).toBe('normal');
     expect(d.node.engine.queueLength).toBe(1);
   });
 
   it('answers a monitor\'s STATUS request with the 96-byte status, to the monitor\'s port', () => {
-    const sim = new NodeSim(simConfig(2));
+    const sim = new DaemonSim(simConfig(2));
     sim.start(0);
     sim.start(1);
-    sim.runUntil(3000);
+    sim.run(3000);
     const d = sim.daemons[0]!;
     const req = encodeDatagram({
       kind: 'status-request', littleEndian: true,

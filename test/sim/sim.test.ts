@@ -1,8 +1,10 @@
 /**
- * The deterministic simulator: a few hundred seeded runs of 3–5 daemon rings (plus smaller
- * ones) over a network that loses, duplicates, delays and reorders datagrams; every run checks
- * total order, SAFE stability, FIFO, exactly-once delivery and progress (src/sim/checker.ts).
- * A failing seed's report carries the command that replays it.
+ * The deterministic simulator: a few hundred seeded ring-mode runs of 3–5 daemon rings (plus
+ * smaller ones) over a network that loses, duplicates, delays and reorders datagrams; every run
+ * checks total order, SAFE stability, FIFO, exactly-once delivery and progress
+ * (src/sim/checker.ts). Then whole-daemon runs with crashes, restarts and partitions
+ * (src/sim/daemon-scenario.ts): one ring again in the end, EVS, and the final ring's traffic
+ * everywhere in one order. A failing seed's report carries the command that replays it.
  */
 import { describe, expect, it } from 'vitest';
 import { RingEngine } from '../../src/daemon/ring/engine.js';
@@ -11,6 +13,9 @@ import { failureReport, replayCommand, runSeed, sweep } from '../../src/sim/run.
 import { randomScenario, type ScenarioOverrides } from '../../src/sim/scenario.js';
 import { runScenario } from '../../src/sim/simulation.js';
 import { main } from '../../src/sim/cli.js';
+import { describeDaemonScenario, randomDaemonScenario, runDaemonScenario } from '../../src/sim/daemon-scenario.js';
+import { DaemonSim, simConfig } from '../../src/sim/daemons.js';
+import { checkEvs, settle } from '../../src/sim/evs.js';
 
 function expectAllPass(start: number, count: number, overrides: ScenarioOverrides = {}): void {
   const res = sweep(start, count, overrides);
@@ -45,6 +50,56 @@ describe('simulated rings', () => {
     expect(a.ok).toBe(true);
     expect([b.events, b.datagrams, b.dropped, b.completedAt, b.endTime]).toEqual([a.events, a.datagrams, a.dropped, a.completedAt, a.endTime]);
     expect(b.nodes.map((n) => n.engine.stats)).toEqual(a.nodes.map((n) => n.engine.stats));
+  });
+});
+
+describe('simulated whole daemons', () => {
+  it('random configurations, faults, crashes, restarts, partitions and heals: seeds 1..40', () => {
+    const failed: string[] = [];
+    for (let seed = 1; seed <= 40; seed++) {
+      const r = runDaemonScenario(randomDaemonScenario(seed));
+      if (!r.ok) failed.push(`seed ${seed} (${describeDaemonScenario(r.scenario)}): ${r.failures.slice(0, 3).join('; ')}`);
+    }
+    expect(failed).toEqual([]);
+  });
+
+  it('a run is a pure function of its seed', () => {
+    const a = runDaemonScenario(randomDaemonScenario(28));
+    const b = runDaemonScenario(randomDaemonScenario(28));
+    expect(a.scenario.faults).toBeGreaterThan(0);
+    expect([b.ok, b.endTime, b.datagrams, b.dropped, b.deliveries]).toEqual([a.ok, a.endTime, a.datagrams, a.dropped, a.deliveries]);
+  });
+});
+
+describe('the EVS checks catch broken daemons', () => {
+  /** Four daemons with traffic; one crashes; the survivors' logs, then `tamper` with one. */
+  function run(tamper: (sim: DaemonSim) => void): string[] {
+    const ips = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'];
+    const sim = new DaemonSim(simConfig([ips]), { seed: 3 });
+    for (const ip of ips) sim.start(ip);
+    for (const ip of ips) sim.traffic(ip, 2000, 30, 40);
+    sim.crash('10.0.0.4', 2600);
+    sim.run(8000);
+    expect(settle(sim, 20_000)).toEqual([ips.slice(0, 3)]);
+    expect(checkEvs(sim)).toEqual([]);
+    tamper(sim);
+    return checkEvs(sim);
+  }
+  const deliveries = (sim: DaemonSim, ip: string): number[] =>
+    sim.daemon(ip).log.flatMap((e, i) => (e.kind === 'deliver' && e.ring !== '' ? [i] : []));
+
+  it('a daemon skipping one delivery', () => {
+    const f = run((sim) => sim.daemon('10.0.0.2').log.splice(deliveries(sim, '10.0.0.2')[5]!, 1));
+    expect(f.join('\n')).toMatch(/delivered \d+ messages/);
+  });
+
+  it('a daemon delivering two messages in another order', () => {
+    const f = run((sim) => {
+      const log = sim.daemon('10.0.0.3').log;
+      const [i, j] = deliveries(sim, '10.0.0.3');
+      [log[i!], log[j!]] = [log[j!]!, log[i!]!];
+    });
+    expect(f.join('\n')).toMatch(/another order|different orders/);
   });
 });
 
@@ -105,11 +160,13 @@ describe('the simulator CLI', () => {
     try {
       expect(await main(['--seed', '4', '--quiet'])).toBe(0);
       expect(await main(['--sweep', '3', '--start', '10', '--quiet'])).toBe(0);
+      expect(await main(['--daemons', '--sweep', '2', '--start', '5', '--quiet'])).toBe(0);
       expect(await main(['--loss', '2'], () => undefined)).toBe(64);
     } finally {
       process.stdout.write = write;
       process.exitCode = 0;
     }
     expect(lines.join('')).toContain('3/3 seeds passed (10..12)');
+    expect(lines.join('')).toContain('2/2 seeds passed (5..6)');
   });
 });

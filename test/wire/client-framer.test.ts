@@ -21,6 +21,45 @@ function drain(f: MessageFramer): number[] {
 }
 
 describe('MessageFramer', () => {
+  it('validate hook: sees each header before its body, a refusal is final', () => {
+    const fr = frameOf(10);
+    const seen: string[] = [];
+    const f = new MessageFramer({
+      ...CLIENT_TO_DAEMON_LIMITS,
+      validate: (h) => {
+        seen.push(h.name);
+        if (seen.length >= 2) throw new Error('refused');
+      },
+    });
+    f.push(fr);
+    f.push(fr.subarray(0, 48)); // the second header alone: refused before any body byte
+    expect(f.next()?.length).toBe(fr.length);
+    expect(() => f.next()).toThrow('refused');
+    f.push(fr);
+    expect(() => f.next()).toThrow('refused'); // the same header again
+    expect(seen).toHaveLength(3);
+  });
+
+  it('nextRaw returns the whole frame bytes with its decoded header', () => {
+    const fr = frameOf(300, 0x42);
+    const f = new MessageFramer(CLIENT_TO_DAEMON_LIMITS);
+    f.push(fr.subarray(0, 30));
+    expect(f.nextRaw()).toBeNull();
+    f.push(fr.subarray(30, 200));
+    expect(f.nextRaw()).toBeNull();
+    f.push(fr.subarray(200));
+    const raw = f.nextRaw()!;
+    expect(toHex(raw.bytes)).toBe(toHex(fr));
+    expect(raw.header).toMatchObject({ name: '#alice#localhost', numGroups: 1, dataLen: 300 });
+    expect(raw.littleEndian).toBe(true);
+    expect(raw.owned).toBe(true); // gathered from two chunks
+    expect(f.buffered).toBe(0);
+    f.push(Uint8Array.from([...fr, ...fr]));
+    const a = f.nextRaw()!;
+    const b = f.nextRaw()!;
+    expect([a.owned, b.owned, toHex(b.bytes) === toHex(fr), f.nextRaw()]).toEqual([false, false, true, null]);
+  });
+
   it('accepts a max-size client frame followed by small ones in 64 KiB socket chunks', () => {
     // Regression: the framer used to refuse any push whose held + chunk bytes exceeded the
     // largest frame (147 252 bytes here), though the chunk completed the frame.

@@ -14,6 +14,7 @@
  *   per byte c: h += c; h += h<<10; h ^= h>>>6
  *   h += h<<3; h ^= h>>>11; h += h<<15
  */
+import { int8 } from '../../wire/bytes.js';
 import { IfType, SPREAD_VERSION } from './constants.js';
 import type { DaemonSpec, Segment, SpreadConfig } from './types.js';
 
@@ -50,10 +51,12 @@ export function canonicalString(config: Pick<SpreadConfig, 'segments' | 'setting
 /** The 32-bit hash of a byte string (char codes 0..255), as the reference computes it. */
 export function hashString(bytes: string): number {
   const n = bytes.length;
-  let h = (n ^ (n << 8) ^ (n << 16) ^ (n << 24)) >>> 0;
+  // The seed: the length XORed in at each of the four byte positions.
+  let h = 0;
+  for (let shift = 0; shift < 32; shift += 8) h ^= n << shift;
+  h >>>= 0;
   for (let i = 0; i < n; i++) {
-    const signed = (bytes.charCodeAt(i) << 24) >> 24;
-    h = (h + signed) >>> 0;
+    h = (h + int8(bytes.charCodeAt(i))) >>> 0;
     h = (h + (h << 10)) >>> 0;
     h = (h ^ (h >>> 6)) >>> 0;
   }

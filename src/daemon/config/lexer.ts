@@ -26,6 +26,7 @@
  * The source is a byte string (one char per byte, see `toByteString`) so that lengths,
  * columns and the hash see the same bytes as the C daemon.
  */
+import { ipv4Word } from '../../wire/bytes.js';
 import {
   DEBUG_FLAGS,
   IF_LETTERS,
@@ -193,7 +194,7 @@ export class Lexer {
         throw new ConfigError('INVALID_IP', this.fileName, at, `invalid IP address '${text}' (octet above 255)`);
       }
       this.advance(longest);
-      const value = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+      const value = ipv4Word(a, b, c, d);
       const port = rule === 'ipPort' ? ip.port & 0xffff : null;
       return { kind: 'ip', text, address: `${a}.${b}.${c}.${d}`, ip: value, port, ...at };
     }

@@ -4,6 +4,7 @@
  * RequiredAuthMethods settings, and the `spread.access_ip` rules of the IP method.
  * Pure: the rules file is read at the edge and handed in as text.
  */
+import { ipv4Word } from '../../wire/bytes.js';
 
 /** Methods compiled in, in the reference's registration order (the order of the offered list). */
 export const AUTH_METHODS = ['NULL', 'IP'] as const;
@@ -138,7 +139,7 @@ export function parseAccessIp(text: string): AccessFile {
       continue;
     }
     if (line.startsWith('local')) {
-      rules.push({ network: (127 << 24) >>> 0, prefix: 8 });
+      rules.push({ network: ipv4Word(127, 0, 0, 0), prefix: 8 });
       continue;
     }
     let s = line;
@@ -164,7 +165,7 @@ export function parseAccessIp(text: string): AccessFile {
       if (r !== null) prefix = r[0];
     }
     const [a, b, c, d] = nums as [number, number, number, number];
-    rules.push({ network: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0, prefix });
+    rules.push({ network: ipv4Word(a, b, c, d), prefix });
   }
   return { rules, stoppedAtLine: null };
 }

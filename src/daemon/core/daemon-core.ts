@@ -3,10 +3,12 @@
  * the ordering layer, wired the way the reference's session.c wires them.
  *
  * Inputs are events (a connection opened, bytes arrived, the peer went away, a socket became
- * blocked or drained, the clock passed a deadline, the ordering layer has deliveries). Outputs
- * are actions the edge carries out (pump a connection's output, close it, pause or resume
- * reading clients, run the ordering layer) plus the bytes it pulls with pollTransmit(). There
- * are no sockets, timers or files in here; the clock and the random source are injected.
+ * blocked or drained, the clock passed a deadline, the ordering layer has deliveries); each
+ * that may act on time takes `now` (monotonic ms), like the ring engine's and membership's.
+ * Outputs are actions tagged `kind` the edge takes with takeActions() and carries out (pump a
+ * connection's output, close it, pause or resume reading clients, run the ordering layer) plus
+ * the bytes it pulls with pollTransmit(). There are no sockets, timers or files in here; the
+ * random source is injected. SPEC.md Part III (behaviour) and Part VIII §1 (wiring).
  *
  * Per-session output queue: a message for a client is queued here and pulled by the edge
  * while its socket accepts data. When the socket is blocked and MaxSessionMessages messages are
@@ -28,7 +30,7 @@ import { GroupsLayer } from './groups.js';
 import type { GroupsOutput, Notification } from './groups.js';
 import { parsePrivateGroupStrict } from './names.js';
 import { Fifo } from './ordering.js';
-import type { Ordering } from './ordering.js';
+import type { GroupsControl, Ordering } from './ordering.js';
 import { SessionMachine } from './session.js';
 import type { ReserveResult, SessionEffect, SessionHost } from './session.js';
 import { procIdToIp } from './types.js';
@@ -38,19 +40,19 @@ export type ConnId = number;
 
 export type CoreAction =
   /** The connection has output: pull it with pollTransmit() while the socket takes it. */
-  | { readonly type: 'transmit'; readonly conn: ConnId }
+  | { readonly kind: 'transmit'; readonly conn: ConnId }
   /**
    * Close the connection. flush: first write everything pollTransmit() still returns, then
    * end the stream (a handshake reject, or a killed session whose socket was not blocked:
    * the reference had already written those bytes). Otherwise destroy it at once (a killed
    * session that stopped reading: its queue is dropped).
    */
-  | { readonly type: 'close'; readonly conn: ConnId; readonly flush: boolean }
+  | { readonly kind: 'close'; readonly conn: ConnId; readonly flush: boolean }
   /** Stop reading every client (the ordering layer's queue is full). */
-  | { readonly type: 'pause-reading' }
-  | { readonly type: 'resume-reading' }
+  | { readonly kind: 'pause-reading' }
+  | { readonly kind: 'resume-reading' }
   /** The ordering layer has work: call processOrdering() soon (not re-entrantly). */
-  | { readonly type: 'ordering-ready' };
+  | { readonly kind: 'ordering-ready' };
 
 export type Transport = 'tcp' | 'unix';
 
@@ -84,7 +86,8 @@ export interface CoreOptions {
   readonly daemon: DaemonRef;
   /** All daemons of the configuration in configuration order (this one included). */
   readonly daemons: readonly DaemonRef[];
-  readonly ordering: Ordering;
+  /** The ordering layer, with the groups layer's controls over it. */
+  readonly ordering: Ordering & GroupsControl;
   readonly authPolicy: AuthPolicy;
   /** MaxSessionMessages (default 1000). */
   readonly maxSessionMessages?: number;
@@ -98,8 +101,6 @@ export interface CoreOptions {
   readonly authTimeoutMs?: number;
   /** How long a slow reader may hold back the others while it catches up (default 1000 ms). */
   readonly slowReaderGraceMs?: number;
-  /** Monotonic milliseconds. */
-  readonly now: () => number;
   /** Uniform in [0, 1): used for generated private names. */
   readonly random?: () => number;
   readonly log?: CoreLog;
@@ -167,6 +168,8 @@ export class DaemonCore {
   /** A transitional configuration was delivered and its regular one has not come yet. */
   private inTransition = false;
   private orderingSignalled = false;
+  /** The time of the input being handled (monotonic ms). */
+  private now = 0;
 
   constructor(private readonly options: CoreOptions) {
     this.log = options.log ?? silentLog;
@@ -207,7 +210,7 @@ export class DaemonCore {
   }
 
   /** Actions produced since the last call, in order. */
-  drainActions(): CoreAction[] {
+  takeActions(): CoreAction[] {
     return this.actions.splice(0, this.actions.length);
   }
 
@@ -215,8 +218,9 @@ export class DaemonCore {
   // Connection events
 
   /** A client connected. */
-  connect(id: ConnId, peer: PeerInfo): void {
+  connect(id: ConnId, peer: PeerInfo, now: number): void {
     if (this.conns.has(id)) throw new Error(`connection ${id} already exists`);
+    this.now = now;
     const conn: Conn = {
       id,
       peer,
@@ -225,7 +229,7 @@ export class DaemonCore {
       blocked: false,
       signalled: false,
       open: true,
-      deadline: this.options.now() + this.connectTimeoutMs,
+      deadline: now + this.connectTimeoutMs,
       session: null,
       stallDeadline: null,
       stalled: false,
@@ -239,16 +243,18 @@ export class DaemonCore {
   }
 
   /** Bytes from a client. */
-  receive(id: ConnId, bytes: Uint8Array): void {
+  receive(id: ConnId, bytes: Uint8Array, now: number): void {
     const conn = this.conns.get(id);
     if (conn === undefined || !conn.open) return;
+    this.now = now;
     this.apply(conn, conn.machine.receive(bytes));
   }
 
   /** The socket closed (EOF, error, or our own close). Operational sessions are killed. */
-  disconnected(id: ConnId, reason = 'connection closed'): void {
+  disconnected(id: ConnId, now: number, reason = 'connection closed'): void {
     const conn = this.conns.get(id);
     if (conn === undefined) return;
+    this.now = now;
     const session = conn.session;
     if (session !== null && session.state === 'op') {
       this.kill(session, reason);
@@ -301,8 +307,8 @@ export class DaemonCore {
   }
 
   /** Handles every handshake and slow-reader deadline that has passed. */
-  checkDeadlines(): void {
-    const now = this.options.now();
+  checkDeadlines(now: number): void {
+    this.now = now;
     for (const c of [...this.slowReaders]) {
       if (c.stallDeadline !== null && c.stallDeadline <= now) {
         this.log.info({ conn: c.id, queued: c.out.length }, 'slow reader did not catch up; no longer holding back clients');
@@ -323,11 +329,12 @@ export class DaemonCore {
   // Ordering
 
   /** Handles up to `max` ordered events; returns how many there were. Held while a slow reader catches up. */
-  processOrdering(max = 1000): number {
+  processOrdering(now: number, max = 1000): number {
     this.orderingSignalled = false;
+    this.now = now;
     let n = 0;
     for (; n < max && this.slowReaders.size === 0; n++) {
-      const ev = this.options.ordering.poll();
+      const ev = this.options.ordering.poll(now);
       if (ev === null) break;
       switch (ev.kind) {
         case 'transitional':
@@ -388,7 +395,7 @@ export class DaemonCore {
     this.sessions.set(name, record);
     this.byPrivateGroup.set(privateGroup, record);
     conn.session = record;
-    conn.deadline = this.options.now() + this.authTimeoutMs;
+    conn.deadline = this.now + this.authTimeoutMs;
     return 'ok';
   }
 
@@ -445,7 +452,7 @@ export class DaemonCore {
     conn.out.push(bytes);
     if (!conn.signalled) {
       conn.signalled = true;
-      this.actions.push({ type: 'transmit', conn: conn.id });
+      this.actions.push({ kind: 'transmit', conn: conn.id });
     }
   }
 
@@ -455,12 +462,12 @@ export class DaemonCore {
     conn.deadline = null;
     conn.machine.shutdown();
     if (!flush) conn.out.clear();
-    this.actions.push({ type: 'close', conn: conn.id, flush });
+    this.actions.push({ kind: 'close', conn: conn.id, flush });
     this.releaseSlowReader(conn);
   }
 
   private submit(message: RingMessage): void {
-    this.options.ordering.submit(message);
+    this.options.ordering.submit(message, this.now);
     this.signalOrdering();
     this.updateReading();
   }
@@ -472,17 +479,16 @@ export class DaemonCore {
     for (const a of out.actions) {
       switch (a.kind) {
         case 'submit':
-          if (ordering.submitGroups !== undefined) ordering.submitGroups(a.message);
-          else this.log.error({}, 'the ordering layer cannot carry GROUPS messages');
+          ordering.submitGroups(a.message, this.now);
           break;
         case 'down-queue':
-          ordering.setDownQueue?.(a.queue);
+          ordering.setDownQueue(a.queue, this.now);
           break;
         case 'client-reading':
           this.groupsPaused = a.paused;
           break;
         case 'delivery':
-          ordering.setDeliveryLevel?.(a.level);
+          ordering.setDeliveryLevel(a.level);
           break;
       }
     }
@@ -494,7 +500,7 @@ export class DaemonCore {
     const pause = this.options.ordering.backlog >= this.waterMark || this.slowReaders.size > 0 || this.groupsPaused;
     if (pause === this.paused) return;
     this.paused = pause;
-    this.actions.push({ type: pause ? 'pause-reading' : 'resume-reading' });
+    this.actions.push({ kind: pause ? 'pause-reading' : 'resume-reading' });
   }
 
   private releaseSlowReader(conn: Conn): void {
@@ -508,7 +514,7 @@ export class DaemonCore {
   private signalOrdering(): void {
     if (this.orderingSignalled) return;
     this.orderingSignalled = true;
-    this.actions.push({ type: 'ordering-ready' });
+    this.actions.push({ kind: 'ordering-ready' });
   }
 
   /** SP_disconnect: the client's own KILL goes round the ring; the socket is closed at once. */
@@ -596,7 +602,7 @@ export class DaemonCore {
     }
     this.enqueue(conn, frame);
     if (!conn.stalled && conn.stallDeadline === null && conn.out.length >= this.slowReaderMark) {
-      conn.stallDeadline = this.options.now() + this.slowReaderGraceMs;
+      conn.stallDeadline = this.now + this.slowReaderGraceMs;
       this.slowReaders.add(conn);
       this.updateReading();
     }

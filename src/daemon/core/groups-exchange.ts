@@ -1,7 +1,8 @@
 /**
- * GROUPS messages: the group state a synced set's representative sends after a merge
- * (SPEC.md Part VII §4). The byte layout is the wire codec's (src/wire/daemon/groups.ts);
- * this module decides what goes into which buffer and in which order they are sent.
+ * GROUPS messages: the group state a synced set's representative sends after a merge, and how
+ * every daemon gathers and merges them (SPEC.md Part VII §4–§5). The byte layout is the wire
+ * codec's (src/wire/daemon/groups.ts); this module decides what goes into which buffer and in
+ * which order they are sent, counts what arrives, and merges it into the group table.
  *
  * Buffers are built first to last over the group list (name order): the first one carries the
  * synced set; a group's entry (48 bytes) goes into a buffer only if 96 bytes are left, a daemon
@@ -11,15 +12,15 @@
  * built, with the synced set), which is AGREED. Every daemon record carries the GROUP's memb id.
  */
 import { ENDIAN_MARKER } from '../../wire/bytes.js';
-import { ServiceType } from '../../wire/client/index.js';
-import { decodeGroupsMessage, encodeGroupsMessage, type GroupsEntry, type GroupsMessage } from '../../wire/daemon/index.js';
+import { HEADER_SIZE, ServiceType } from '../../wire/client/index.js';
+import { decodeGroupsMessage, encodeGroupsMessage, type GroupsDaemon, type GroupsEntry, type GroupsMessage } from '../../wire/daemon/index.js';
+import type { RingId } from '../../wire/daemon/header.js';
 import { ServiceClass, type RingMessage } from './frames.js';
-import type { GroupRecord } from './groups-model.js';
-import type { RingId } from './types.js';
+import { insertSorted, putDaemon, sameRingId, type DaemonEntry, type GroupRecord } from './groups-model.js';
+import type { GroupTable } from './groups-table.js';
 
 /** Largest GROUPS message body (the reference's GROUPS_BUF_SIZE). */
 export const GROUPS_BUF_SIZE = 100000;
-const MESSAGE_HEADER = 48;
 const NAME = 32;
 /** name, group id, changed, number of daemons. */
 const GROUP_INFO = NAME + 12 + 2 + 2;
@@ -53,7 +54,7 @@ export function buildGroupsBuffers(
     const startDi = di;
     while (gi < groups.length) {
       const g = groups[gi]!;
-      if (GROUP_INFO + MESSAGE_HEADER > limit - bytes) break;
+      if (GROUP_INFO + HEADER_SIZE > limit - bytes) break;
       bytes += GROUP_INFO;
       const entry: GroupsEntry = {
         name: g.name,
@@ -65,7 +66,7 @@ export function buildGroupsBuffers(
       let full = false;
       for (; di < g.daemons.length; di++) {
         const d = g.daemons[di]!;
-        if (DAEMON_INFO + NAME * d.members.length + MESSAGE_HEADER > limit - bytes) {
+        if (DAEMON_INFO + NAME * d.members.length + HEADER_SIZE > limit - bytes) {
           full = true;
           break;
         }
@@ -122,7 +123,7 @@ export function groupsRingMessages(buffers: readonly GroupsBuffer[], sender: Gro
       type,
       sender: sender.daemonName,
       groups: [],
-      dataLen: frame.length - MESSAGE_HEADER,
+      dataLen: frame.length - HEADER_SIZE,
       service: last ? ServiceClass.AGREED : ServiceClass.RELIABLE,
     });
   }
@@ -137,5 +138,175 @@ export function parseGroupsMessage(raw: Uint8Array): GroupsMessage | string {
     return value;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** GROUPS messages kept for one other synced set, by its representative. */
+interface Gathered {
+  readonly rep: number;
+  complete: boolean;
+  /** Arrival order. */
+  readonly messages: GroupsMessage[];
+}
+
+/**
+ * One daemon's side of the exchange: its synced set (the daemons whose group state is known to
+ * equal its own), the buffers it sends when it represents the set, and the other sets' messages
+ * gathered until every daemon of the new ring has been heard.
+ */
+export class GroupsExchange {
+  /** Configuration order; [0] is the representative. */
+  private syncedSet: number[];
+  /** My GROUPS buffers (build order) while gathering; null when none are built. */
+  private buffers: GroupsBuffer[] | null = null;
+  private buffersFresh = false;
+  /** My own set's messages: only counted. */
+  private mineComplete = false;
+  /** Other sets' messages, by first arrival of their representative. */
+  private gathered: Gathered[] = [];
+  private messagesGathered = 0;
+  private daemonsGathered = 0;
+
+  constructor(
+    private readonly table: GroupTable,
+    private readonly myProcId: number,
+    private readonly myDaemon: string,
+    private readonly warn: (message: string) => void,
+  ) {
+    this.syncedSet = [myProcId];
+  }
+
+  get synced(): readonly number[] {
+    return this.syncedSet;
+  }
+
+  /** GROUPS messages counted and daemons heard so far. */
+  get counted(): { readonly messages: number; readonly daemons: number } {
+    return { messages: this.messagesGathered, daemons: this.daemonsGathered };
+  }
+
+  isRepresentative(): boolean {
+    return this.syncedSet[0] === this.myProcId;
+  }
+
+  /** Only the daemons in `members` stay in my synced set. */
+  keepSynced(members: ReadonlySet<number>): void {
+    const before = this.syncedSet.length;
+    this.syncedSet = this.syncedSet.filter((p) => members.has(p));
+    if (this.syncedSet.length !== before) this.buffersFresh = false;
+  }
+
+  /** The group table changed: the buffers must be rebuilt before they are sent again. */
+  tableChanged(): void {
+    this.buffersFresh = false;
+  }
+
+  /** My set's GROUPS messages stamped with `ringId`, in send order; unchanged buffers are only re-stamped unless `rebuild`. */
+  send(ringId: RingId, rebuild: boolean): RingMessage[] {
+    if (rebuild || !this.buffersFresh || this.buffers === null) {
+      this.buffers = buildGroupsBuffers(this.table.inOrder(), this.syncedSet);
+      this.buffersFresh = true;
+    }
+    return groupsRingMessages(this.buffers, { daemonName: this.myDaemon, syncedSetSize: this.syncedSet.length, membId: ringId });
+  }
+
+  /** A GROUPS message of the current ring from daemon `sender`; returns the daemons heard so far. */
+  collect(msg: GroupsMessage, sender: number): number {
+    const agreed = (msg.type & ServiceType.AGREED_MESS) !== 0;
+    if (sender === this.syncedSet[0]) {
+      // My own set's state: I have it already.
+      if (agreed) this.mineComplete = true;
+    } else {
+      let set = this.gathered.find((g) => g.rep === sender);
+      if (set === undefined) {
+        set = { rep: sender, complete: false, messages: [] };
+        this.gathered.push(set);
+      }
+      set.messages.push(msg);
+      if (agreed) set.complete = true;
+    }
+    this.messagesGathered++;
+    // The last message of a set (AGREED) carries the set's size in its header.
+    if (agreed) this.daemonsGathered += msg.syncedSetSize;
+    return this.daemonsGathered;
+  }
+
+  /**
+   * A new regular configuration came before the exchange completed: if my set's messages all
+   * arrived, the sets whose messages all arrived join my state; the rest is dropped and counting
+   * starts again.
+   */
+  restart(): void {
+    if (this.mineComplete) {
+      for (const g of [...this.gathered].reverse()) {
+        if (!g.complete) continue;
+        this.mergeSet(g);
+        this.buffersFresh = false;
+      }
+    }
+    this.gathered = [];
+    this.resetCounts();
+  }
+
+  /** Every daemon was heard: every set's state joins mine (latest set first). */
+  mergeAll(): void {
+    for (const g of [...this.gathered].reverse()) this.mergeSet(g);
+    this.gathered = [];
+  }
+
+  /** The exchange is over: counts and buffers go. */
+  finish(): void {
+    this.resetCounts();
+    this.buffers = null;
+    this.buffersFresh = false;
+  }
+
+  private resetCounts(): void {
+    this.mineComplete = false;
+    this.messagesGathered = 0;
+    this.daemonsGathered = 0;
+  }
+
+  /** G_mess_to_groups over one set's messages (latest first, as the reference walks them), then its synced set. */
+  private mergeSet(set: Gathered): void {
+    let synced: readonly number[] | null = null;
+    for (let i = set.messages.length - 1; i >= 0; i--) {
+      const msg = set.messages[i]!;
+      if (msg.syncedSet !== null) synced = msg.syncedSet;
+      this.mergeMessage(msg);
+    }
+    if (synced !== null) this.addToSyncedSet(synced);
+  }
+
+  private mergeMessage(msg: GroupsMessage): void {
+    for (const e of msg.groups) {
+      let g = this.table.get(e.name);
+      if (g === undefined) {
+        // Unchanged groups keep the id they had: every daemon must end up with the same one.
+        g = { name: e.name, id: { ringId: { ...e.groupId.membId }, index: e.groupId.index }, changed: false, daemons: [], local: [] };
+        this.table.add(g);
+      }
+      if (e.changed !== 0) g.changed = true;
+      for (const d of e.daemons) this.mergeDaemon(g, d, msg.daemonName);
+    }
+  }
+
+  private mergeDaemon(g: GroupRecord, d: GroupsDaemon, from: string): void {
+    const entry: DaemonEntry = { procId: d.procId, membId: { ...d.membId }, members: [] };
+    for (const m of d.members) insertSorted(entry.members, m);
+    if (g.daemons.some((x) => x.procId === d.procId)) {
+      this.warn(`GROUPS message from ${from}: daemon ${d.procId} listed twice for group ${g.name}; the later entry replaces it`);
+    }
+    putDaemon(g, entry, this.table.conf);
+    if (!g.changed && !sameRingId(entry.membId, g.id.ringId)) g.changed = true;
+  }
+
+  private addToSyncedSet(other: readonly number[]): void {
+    const merged = new Set(this.syncedSet);
+    for (const p of other) {
+      if (merged.has(p)) this.warn(`synced sets overlap at daemon ${p}`);
+      merged.add(p);
+    }
+    this.syncedSet = this.table.conf.sort([...merged]);
   }
 }

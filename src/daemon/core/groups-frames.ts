@@ -1,5 +1,6 @@
 /**
- * The membership notices of a changed group (SPEC.md Part VII §6–§7):
+ * The membership notices of a changed group (SPEC.md Part VII §6–§7; the bytes are Part I §6.3,
+ * encoded by wire/client/notices.ts): which vs_sets a heavyweight notice carries, and where.
  *
  *   heavyweight = header(REG_MEMB_MESS|CAUSED_BY_NETWORK, group, num_groups = all members)
  *                 members body
@@ -13,9 +14,10 @@
  * byte offset, from the first set, of the set holding the receiving daemon (the joiner's own
  * copy points at its singleton set).
  */
-import { ENDIAN_MARKER, writeU32LE } from '../../wire/bytes.js';
-import { encodeGroupIdInto, HEADER_SIZE, NAME_SIZE, ServiceType } from '../../wire/client/index.js';
-import { writeNameField } from './frames.js';
+import { encodeNetworkMembership, encodeTransition, vsSetSize } from '../../wire/client/index.js';
+import { wireGroupId } from './frames.js';
+
+export { withMyVsSetOffset as withVsSetOffset } from '../../wire/client/index.js';
 import { compareMembIds, isUnknownMembId, sameRingId, type ConfOrder, type DaemonEntry } from './groups-model.js';
 import type { GroupId } from './types.js';
 
@@ -26,10 +28,6 @@ export interface VsSets {
   readonly myOffset: number;
   /** Byte offset of the joiner's singleton set (the last one), or null without a joiner. */
   readonly joinerOffset: number | null;
-}
-
-function setBytes(count: number): number {
-  return 4 + NAME_SIZE * count;
 }
 
 /** The reference's vs_set construction (G_build_memb_vs_buf). */
@@ -49,7 +47,7 @@ export function computeVsSets(
   let joinerFound = false;
   for (const d of order) {
     if (current === null || currentId === null || isUnknownMembId(currentId) || !sameRingId(currentId, d.membId)) {
-      if (current !== null) offset += setBytes(current.length);
+      if (current !== null) offset += vsSetSize(current.length);
       current = [];
       sets.push(current);
       currentId = d.membId;
@@ -66,29 +64,11 @@ export function computeVsSets(
   }
   let joinerOffset: number | null = null;
   if (joiner !== null) {
-    if (current !== null) offset += setBytes(current.length);
+    if (current !== null) offset += vsSetSize(current.length);
     joinerOffset = offset;
     sets.push([joiner]);
   }
   return { sets, myOffset, joinerOffset };
-}
-
-function writeHeader(buf: Uint8Array, type: number, name: string, numGroups: number, dataLen: number): number {
-  writeU32LE(buf, 0, (type | ENDIAN_MARKER) >>> 0);
-  writeNameField(buf, 4, name);
-  writeU32LE(buf, 36, numGroups);
-  writeU32LE(buf, 40, ENDIAN_MARKER);
-  writeU32LE(buf, 44, dataLen);
-  return HEADER_SIZE;
-}
-
-function writeGroupId(buf: Uint8Array, o: number, id: GroupId): number {
-  return encodeGroupIdInto({ procId: id.ringId.procId, time: id.ringId.time, index: id.index }, buf, o);
-}
-
-/** Offset of my_vs_set_offset inside a heavyweight frame with `numMembers` listed members. */
-function vsOffsetField(numMembers: number): number {
-  return HEADER_SIZE + NAME_SIZE * numMembers + 12 + 4;
 }
 
 /** A REG_MEMB_MESS | CAUSED_BY_NETWORK notice (all members listed, vs_sets in the body). */
@@ -99,32 +79,10 @@ export function buildNetworkMembership(
   sets: readonly (readonly string[])[],
   myOffset: number,
 ): Uint8Array {
-  let bodyLen = 12 + 4 + 4;
-  for (const s of sets) bodyLen += setBytes(s.length);
-  const frame = new Uint8Array(HEADER_SIZE + NAME_SIZE * members.length + bodyLen);
-  let o = writeHeader(frame, ServiceType.REG_MEMB_MESS | ServiceType.CAUSED_BY_NETWORK, group, members.length, bodyLen);
-  for (const m of members) o = writeNameField(frame, o, m);
-  o = writeGroupId(frame, o, groupId);
-  o = writeU32LE(frame, o, sets.length);
-  o = writeU32LE(frame, o, myOffset);
-  for (const s of sets) {
-    o = writeU32LE(frame, o, s.length);
-    for (const m of s) o = writeNameField(frame, o, m);
-  }
-  return frame;
-}
-
-/** A copy of a heavyweight notice with another my_vs_set_offset (the local joiner's copy). */
-export function withVsSetOffset(frame: Uint8Array, numMembers: number, offset: number): Uint8Array {
-  const copy = Uint8Array.from(frame);
-  writeU32LE(copy, vsOffsetField(numMembers), offset);
-  return copy;
+  return encodeNetworkMembership(group, members, wireGroupId(groupId), sets, myOffset);
 }
 
 /** TRANSITION_MESS: no members, the body is the group id. */
 export function buildTransition(group: string, groupId: GroupId): Uint8Array {
-  const frame = new Uint8Array(HEADER_SIZE + 12);
-  const o = writeHeader(frame, ServiceType.TRANSITION_MESS, group, 0, 12);
-  writeGroupId(frame, o, groupId);
-  return frame;
+  return encodeTransition(group, wireGroupId(groupId));
 }

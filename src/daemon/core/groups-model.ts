@@ -6,9 +6,10 @@
  *   daemon entry  = proc id, memb id (the group's ring id when this daemon's members were last
  *                   known to be in sync; (-1, -1) = partitioned), member names (byte order)
  *
- * Pure data and comparisons; the state machine is in groups.ts.
+ * Pure data and comparisons; the table is groups-table.ts, the state machine groups.ts.
  */
-import type { DaemonRef, GroupId, RingId } from './types.js';
+import type { RingId } from '../../wire/daemon/header.js';
+import type { DaemonRef, GroupId } from './types.js';
 
 /** The memb id of a partitioned daemon entry. Only the proc id is tested (-1 is never a real IP). */
 export const UNKNOWN_MEMB_ID: RingId = Object.freeze({ procId: -1, time: -1 });
@@ -134,4 +135,16 @@ export function putDaemon(g: GroupRecord, entry: DaemonEntry, conf: ConfOrder): 
   while (at < g.daemons.length && conf.compare(g.daemons[at]!.procId, entry.procId) < 0) at++;
   if (at < g.daemons.length && g.daemons[at]!.procId === entry.procId) g.daemons[at] = entry;
   else g.daemons.splice(at, 0, entry);
+}
+
+/** Removes the daemon entries `which` selects; true if there were any. */
+export function dropDaemons(g: GroupRecord, which: (d: DaemonEntry) => boolean): boolean {
+  const before = g.daemons.length;
+  for (let i = g.daemons.length - 1; i >= 0; i--) if (which(g.daemons[i]!)) g.daemons.splice(i, 1);
+  return g.daemons.length !== before;
+}
+
+/** Every established (not partitioned) daemon entry takes the group's current memb id. */
+export function updateDaemonMembIds(g: GroupRecord): void {
+  for (const d of g.daemons) if (!isUnknownMembId(d.membId)) d.membId = g.id.ringId;
 }

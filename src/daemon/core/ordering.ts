@@ -1,15 +1,17 @@
 /**
- * The ordering layer seen from the sessions and groups: messages go in with submit() and come
- * back, in the one agreed order every daemon of the ring sees, from poll(). Ring membership
- * changes come back through poll() too, in order with the messages.
+ * The ordering layer seen from the sessions and groups (SPEC.md Part VIII §1): messages go in
+ * with submit() and come back, in the one agreed order every daemon of the ring sees, from
+ * poll(). Ring membership changes come back through poll() too, in order with the messages.
+ * Like the other machines, it takes the time with every input that may act on it.
  *
- * Two implementations: the single-daemon LocalRing below (unit tests and tools), and the
- * token ring with membership (src/daemon/node/ring-ordering.ts), which adds the groups layer's
- * controls (GROUPS messages, down queue, delivery threshold) and its own inputs on the side.
+ * Two interfaces: Ordering (messages in and ordered events out) and GroupsControl (the groups
+ * layer's controls: GROUPS messages on their own down queue, which queue the ring takes new
+ * messages from, the delivery threshold). The core needs both; two implementations have both:
+ * the single-daemon LocalRing below (unit tests and tools), and the token ring with membership
+ * (src/daemon/node/ring-ordering.ts).
  */
+import type { RingId } from '../../wire/daemon/header.js';
 import type { RingMessage } from './frames.js';
-import type { DeliveryLevel } from './groups.js';
-import type { RingId } from './types.js';
 
 export type OrderingEvent =
   /**
@@ -31,15 +33,30 @@ export interface Ordering {
   /** Messages submitted here and not yet ordered (the reference's down queue). */
   readonly backlog: number;
   /** Queues a message from a local session, or a KILL the daemon makes, for ordering. */
-  submit(message: RingMessage): void;
+  submit(message: RingMessage, now: number): void;
   /** The next ordered event, or null when there is none right now. */
-  poll(): OrderingEvent | null;
-  /** The groups layer's GROUPS message, on the GROUPS down queue (rings with membership only). */
-  submitGroups?(message: RingMessage): void;
+  poll(now: number): OrderingEvent | null;
+}
+
+/**
+ * What the groups layer lets the ordering deliver (the reference's delivery threshold as far as
+ * the groups layer sets it): 'all' in GOP/GTRANS, 'agreed' while gathering (no RELIABLE fast
+ * path: every message in ring order). Membership blocks delivery on its own during ring
+ * changes; the groups layer never sets 'block'.
+ */
+export type DeliveryLevel = 'all' | 'agreed';
+
+/** The down queues: client messages, and the groups layer's GROUPS messages. */
+export type DownQueueName = 'normal' | 'groups';
+
+/** The groups layer's controls over the ordering (the reference's Prot_* calls from groups.c). */
+export interface GroupsControl {
+  /** The groups layer's GROUPS message, on the GROUPS down queue. */
+  submitGroups(message: RingMessage, now: number): void;
   /** Prot_set_down_queue: which queue the ring takes new messages from. */
-  setDownQueue?(queue: 'normal' | 'groups'): void;
+  setDownQueue(queue: DownQueueName, now: number): void;
   /** Prot_set_delivery_threshold as the groups layer sets it. */
-  setDeliveryLevel?(level: DeliveryLevel): void;
+  setDeliveryLevel(level: DeliveryLevel): void;
 }
 
 /** A FIFO with O(1) push/shift that compacts itself. */
@@ -85,10 +102,14 @@ export interface LocalRingOptions {
 
 /**
  * A ring of one daemon: it forms at once, and orders every message in submission order,
- * whatever its service (UNRELIABLE … SAFE are all delivered in that single order).
+ * whatever its service (UNRELIABLE … SAFE are all delivered in that single order). It never
+ * changes, so the groups layer never gathers on it; its controls still do what they say: the
+ * GROUPS queue is a second queue, and poll() takes from the one set last. The delivery level
+ * has nothing to hold back in a single order.
  */
-export class LocalRing implements Ordering {
-  private readonly queue = new Fifo<RingMessage>();
+export class LocalRing implements Ordering, GroupsControl {
+  private readonly queues: Record<DownQueueName, Fifo<RingMessage>> = { normal: new Fifo(), groups: new Fifo() };
+  private downQueue: DownQueueName = 'normal';
   private current: RingId | null = null;
   private announce: OrderingEvent | null = null;
 
@@ -99,7 +120,7 @@ export class LocalRing implements Ordering {
   }
 
   get backlog(): number {
-    return this.queue.length;
+    return this.queues.normal.length + this.queues.groups.length;
   }
 
   /** Forms the ring: the next event poll() returns is its regular configuration. */
@@ -110,8 +131,19 @@ export class LocalRing implements Ordering {
   }
 
   submit(message: RingMessage): void {
-    this.queue.push(message);
+    this.queues.normal.push(message);
   }
+
+  submitGroups(message: RingMessage): void {
+    this.queues.groups.push(message);
+  }
+
+  setDownQueue(queue: DownQueueName): void {
+    this.downQueue = queue;
+  }
+
+  /** One daemon, one order: no fast path to hold back, whatever the level. */
+  setDeliveryLevel(_level: DeliveryLevel): void {}
 
   poll(): OrderingEvent | null {
     // Messages submitted before start() wait for the ring, as with the reference.
@@ -121,7 +153,8 @@ export class LocalRing implements Ordering {
       this.announce = null;
       return ev;
     }
-    const message = this.queue.shift();
-    return message === undefined ? null : { kind: 'message', message };
+    const message = this.queues[this.downQueue].shift();
+    if (message === undefined) return null;
+    return this.downQueue === 'groups' ? { kind: 'groups', raw: message.frame } : { kind: 'message', message };
   }
 }

@@ -1,18 +1,26 @@
 /**
- * Reads client messages off a session's byte stream and validates each header the way the
- * reference does (Sess_validate_read_header) before any of its body is accepted.
+ * The daemon's validation of client message headers, the reference's Sess_validate_read_header
+ * (SPEC.md Part I §5.2), and the session's reader: the wire's MessageFramer with that
+ * validation as its hook, each frame normalised into a buffer of its own.
  *
  *   message = header(48) groups(32 × num_groups) data(data_len)
  *
  * Resumable: push(chunk) consumes the whole chunk and returns the messages it completed; a
- * partial header or body is kept (the body in a buffer allocated once, after its header was
- * validated). The first invalid header stops the reader for good: the session is then killed,
- * exactly as the reference kills a session whose header fails validation.
+ * partial header or body is kept. The first invalid header stops the reader for good: the
+ * session is then killed, exactly as the reference kills a session whose header fails
+ * validation.
  */
-import { ENDIAN_MARKER, writeU32LE } from '../../wire/bytes.js';
 import { ProtocolError } from '../../wire/errors.js';
-import { decodeHeader, HEADER_SIZE, Limits, NAME_SIZE, ServiceType } from '../../wire/client/index.js';
-import type { MessageHeader } from '../../wire/client/index.js';
+import {
+  HEADER_SIZE,
+  Limits,
+  MessageFramer,
+  NAME_SIZE,
+  normaliseClientFrameInto,
+  serviceBitCount,
+  ServiceType,
+} from '../../wire/client/index.js';
+import type { MessageHeader, RawFrame } from '../../wire/client/index.js';
 import { ringMessageFromFrame } from './frames.js';
 import type { RingMessage } from './frames.js';
 import { parsePrivateGroupStrict } from './names.js';
@@ -26,12 +34,14 @@ export const MAX_CLIENT_BODY = Limits.MAX_DELIVERABLE_BODY;
 /** The reference's own bound, which a header must meet first: 144000 − 48. */
 const REFERENCE_MAX_BODY = Limits.MAX_MESSAGE_BODY_LEN - HEADER_SIZE;
 
-const SERVICE_BITS = 0x3f;
 const MEMBERSHIP_REQUEST_BITS = ServiceType.JOIN_MESS | ServiceType.LEAVE_MESS | ServiceType.KILL_MESS;
 
-function popcount(v: number): number {
+/** The hint bits a client may set: the endian marker and the 16-bit mess_type. */
+const HINT_BITS = 0x80ffff80;
+
+function requestBitCount(type: number): number {
   let n = 0;
-  for (let x = v >>> 0; x !== 0; x &= x - 1) n++;
+  for (let x = type & MEMBERSHIP_REQUEST_BITS; x !== 0; x &= x - 1) n++;
   return n;
 }
 
@@ -69,8 +79,8 @@ export function validateClientHeader(
   sessionName: string,
   daemonName: string,
 ): HeaderViolation | null {
-  const serviceBits = popcount(h.type & SERVICE_BITS);
-  const requestBits = popcount(h.type & MEMBERSHIP_REQUEST_BITS);
+  const serviceBits = serviceBitCount(h.type);
+  const requestBits = requestBitCount(h.type);
   if (serviceBits > 1 || requestBits > 1 || serviceBits + requestBits !== 1) {
     return new HeaderViolation('TYPE', `illegal type field 0x${h.type.toString(16)}`);
   }
@@ -88,7 +98,7 @@ export function validateClientHeader(
   if (h.numGroups < 0 || h.numGroups > Limits.MAX_GROUPS_PER_MESSAGE) {
     return new HeaderViolation('NUM_GROUPS', `num_groups ${h.numGroups} outside 0..${Limits.MAX_GROUPS_PER_MESSAGE}`);
   }
-  if (((h.hint & ~0x80ffff80) >>> 0) !== 0) {
+  if (((h.hint & ~HINT_BITS) >>> 0) !== 0) {
     return new HeaderViolation('HINT', `illegal hint field 0x${(h.hint >>> 0).toString(16)}`);
   }
   if (h.dataLen < 0 || h.dataLen > Limits.MAX_MESSAGE_BODY_LEN) {
@@ -111,83 +121,55 @@ export type ReadResult =
   | { readonly kind: 'message'; readonly message: RingMessage }
   | { readonly kind: 'violation'; readonly violation: HeaderViolation };
 
+/** A refused header as a violation: the wire decoder refuses only negative counts. */
+function asViolation(err: unknown): HeaderViolation {
+  if (err instanceof HeaderViolation) return err;
+  if (err instanceof ProtocolError) return new HeaderViolation(err.field === 'num_groups' ? 'NUM_GROUPS' : 'DATA_LEN', err.message);
+  throw err;
+}
+
+/** Every byte of a frame buffer is written, so pooled memory is fine. */
+const allocate = (n: number): Uint8Array => Buffer.allocUnsafe(n);
+
+/** The frame normalised in a buffer of its own (never written again), shared by every delivery. */
+function ringMessageOf(f: RawFrame): RingMessage {
+  const frame = f.owned ? f.bytes : allocate(f.bytes.length);
+  return ringMessageFromFrame(normaliseClientFrameInto(f.bytes, f.header, frame));
+}
+
 export class ClientMessageReader {
-  private readonly head = new Uint8Array(HEADER_SIZE);
-  private headFill = 0;
-  private frame: Uint8Array | null = null;
-  private frameFill = 0;
+  private readonly framer: MessageFramer;
   private failed = false;
 
-  constructor(
-    private readonly sessionName: string,
-    private readonly daemonName: string,
-  ) {}
+  constructor(sessionName: string, daemonName: string) {
+    this.framer = new MessageFramer({
+      ...DECODE_LIMITS,
+      maxBuffered: HEADER_SIZE + MAX_CLIENT_BODY,
+      allocate,
+      validate: (h) => {
+        const violation = validateClientHeader(h, sessionName, daemonName);
+        if (violation !== null) throw violation;
+      },
+    });
+  }
 
   /** Bytes of an unfinished message held right now. */
   get buffered(): number {
-    return this.frame !== null ? this.frameFill : this.headFill;
+    return this.framer.buffered;
   }
 
   /** Consumes `chunk`; returns the completed messages, ending with a violation if one occurred. */
   push(chunk: Uint8Array): ReadResult[] {
     const out: ReadResult[] = [];
     if (this.failed) return out;
-    let o = 0;
-    while (o < chunk.length) {
-      if (this.frame === null) {
-        const n = Math.min(HEADER_SIZE - this.headFill, chunk.length - o);
-        this.head.set(chunk.subarray(o, o + n), this.headFill);
-        this.headFill += n;
-        o += n;
-        if (this.headFill < HEADER_SIZE) break;
-        const started = this.startFrame();
-        if (started !== null) {
-          this.failed = true;
-          out.push({ kind: 'violation', violation: started });
-          return out;
-        }
-      }
-      const frame = this.frame!;
-      const n = Math.min(frame.length - this.frameFill, chunk.length - o);
-      frame.set(chunk.subarray(o, o + n), this.frameFill);
-      this.frameFill += n;
-      o += n;
-      if (this.frameFill === frame.length) out.push({ kind: 'message', message: this.finishFrame() });
+    this.framer.push(chunk);
+    let f: RawFrame | null;
+    try {
+      while ((f = this.framer.nextRaw()) !== null) out.push({ kind: 'message', message: ringMessageOf(f) });
+    } catch (err) {
+      this.failed = true;
+      out.push({ kind: 'violation', violation: asViolation(err) });
     }
     return out;
-  }
-
-  private startFrame(): HeaderViolation | null {
-    let h: MessageHeader;
-    try {
-      h = decodeHeader(this.head, 0, HEADER_SIZE, DECODE_LIMITS).value;
-    } catch (err) {
-      if (err instanceof ProtocolError) {
-        return new HeaderViolation(err.field === 'num_groups' ? 'NUM_GROUPS' : 'DATA_LEN', err.message);
-      }
-      throw err;
-    }
-    const violation = validateClientHeader(h, this.sessionName, this.daemonName);
-    if (violation !== null) return violation;
-    // Every byte is written below (header now, body as it arrives), so pooled memory is fine;
-    // the frame is never written again once complete.
-    const frame: Uint8Array = Buffer.allocUnsafe(HEADER_SIZE + NAME_SIZE * h.numGroups + h.dataLen);
-    frame.set(this.head, 0);
-    // Normalise to our order and marker; the hint is left as the client wrote it.
-    writeU32LE(frame, 0, (h.type | ENDIAN_MARKER) >>> 0);
-    frame[4 + NAME_SIZE - 1] = 0;
-    writeU32LE(frame, 36, h.numGroups);
-    writeU32LE(frame, 44, h.dataLen);
-    this.frame = frame;
-    this.frameFill = HEADER_SIZE;
-    this.headFill = 0;
-    return null;
-  }
-
-  private finishFrame(): RingMessage {
-    const frame = this.frame!;
-    this.frame = null;
-    this.frameFill = 0;
-    return ringMessageFromFrame(frame);
   }
 }

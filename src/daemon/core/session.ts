@@ -12,6 +12,7 @@
  * are not already there. Here the stream is a stream: a field may arrive in pieces, and the
  * edge's handshake timer stands in for the reference's impatience (see handshakeTimedOut).
  */
+import { int8, latin1 } from '../../wire/bytes.js';
 import { decodeAuthReply, encodeAccept, encodeAuthList, ErrorCode, Limits, privateGroupName } from '../../wire/client/index.js';
 import { authenticate, authenticateLegacy, offeredMethods } from './auth.js';
 import type { AuthPolicy, ClientIdentity } from './auth.js';
@@ -49,11 +50,6 @@ export type SessionEffect =
   | { readonly kind: 'violation'; readonly violation: HeaderViolation };
 
 export type SessionPhase = 'version' | 'flags' | 'name' | 'auth' | 'op' | 'closed';
-
-/** Reads a byte as C's (signed) char. */
-function s8(b: number): number {
-  return (b << 24) >> 24;
-}
 
 const AUTH_REPLY_SIZE = Limits.AUTH_REPLY_SIZE;
 const EMPTY = new Uint8Array(0);
@@ -164,81 +160,92 @@ export class SessionMachine {
   }
 
   private handshake(out: SessionEffect[]): void {
-    for (;;) {
-      switch (this.phaseNow) {
-        case 'version': {
-          if (this.pending.length < 2) return;
-          const major = s8(this.pending[0]!);
-          const minor = s8(this.pending[1]!);
-          const withPatch = major * 10000 + minor * 100 > 31400;
-          const bytes = this.take(withPatch ? 3 : 2);
-          if (bytes === null) return;
-          const patch = withPatch ? s8(bytes[2]!) : 0;
-          this.version = { major, minor, patch };
-          if (major * 10000 + minor * 100 + patch < 30100) {
-            this.reject(ErrorCode.REJECT_VERSION, out);
-            return;
-          }
-          this.phaseNow = 'flags';
-          break;
-        }
-        case 'flags': {
-          const bytes = this.take(2);
-          if (bytes === null) return;
-          const flags = s8(bytes[0]!);
-          this.wantsMembership = flags % 2 === 1;
-          this.priorityValue = Math.trunc(flags / 16);
-          this.nameLen = s8(bytes[1]!);
-          if (this.nameLen > Limits.MAX_PRIVATE_NAME || this.nameLen < 0) {
-            this.reject(ErrorCode.REJECT_ILLEGAL_NAME, out);
-            return;
-          }
-          if (this.nameLen === 0) {
-            const generated = this.host.reserveGeneratedName();
-            if (generated === null) {
-              this.reject(ErrorCode.REJECT_QUOTA, out);
-              return;
-            }
-            this.privateName = generated;
-            this.afterName(out);
-            if (!this.handshaking) return;
-          } else {
-            this.phaseNow = 'name';
-          }
-          break;
-        }
-        case 'name': {
-          const bytes = this.take(this.nameLen);
-          if (bytes === null) return;
-          let name = '';
-          for (let i = 0; i < bytes.length; i++) name += String.fromCharCode(bytes[i]!);
-          if (!isLegalPrivateNameBytes(name)) {
-            this.reject(ErrorCode.REJECT_ILLEGAL_NAME, out);
-            return;
-          }
-          const reserved = this.host.reserveName(name);
-          if (reserved !== 'ok') {
-            this.reject(reserved === 'quota' ? ErrorCode.REJECT_QUOTA : ErrorCode.REJECT_NOT_UNIQUE, out);
-            return;
-          }
-          this.privateName = name;
-          this.afterName(out);
-          if (!this.handshaking) return;
-          break;
-        }
-        case 'auth': {
-          const bytes = this.take(AUTH_REPLY_SIZE);
-          if (bytes === null) return;
-          const requested = decodeAuthReply(bytes, 0, bytes.length).value;
-          if (authenticate(this.host.authPolicy, requested, this.client)) this.accept(out);
-          else this.deny(out);
-          return;
-        }
-        case 'op':
-        case 'closed':
-          return;
+    while (this.handshakeStep(out));
+  }
+
+  /** One phase of the connect message; true when the next phase may run at once. */
+  private handshakeStep(out: SessionEffect[]): boolean {
+    switch (this.phaseNow) {
+      case 'version':
+        return this.readVersion(out);
+      case 'flags':
+        return this.readFlags(out);
+      case 'name':
+        return this.readPrivateName(out);
+      case 'auth': {
+        const bytes = this.take(AUTH_REPLY_SIZE);
+        if (bytes === null) return false;
+        const requested = decodeAuthReply(bytes, 0, bytes.length).value;
+        if (authenticate(this.host.authPolicy, requested, this.client)) this.accept(out);
+        else this.deny(out);
+        return false;
       }
+      case 'op':
+      case 'closed':
+        return false;
     }
+  }
+
+  /** major minor [patch], each a signed char; the patch byte only after 3.14. */
+  private readVersion(out: SessionEffect[]): boolean {
+    if (this.pending.length < 2) return false;
+    const major = int8(this.pending[0]!);
+    const minor = int8(this.pending[1]!);
+    const withPatch = major * 10000 + minor * 100 > 31400;
+    const bytes = this.take(withPatch ? 3 : 2);
+    if (bytes === null) return false;
+    const patch = withPatch ? int8(bytes[2]!) : 0;
+    this.version = { major, minor, patch };
+    if (major * 10000 + minor * 100 + patch < 30100) {
+      this.reject(ErrorCode.REJECT_VERSION, out);
+      return false;
+    }
+    this.phaseNow = 'flags';
+    return true;
+  }
+
+  /** flags name_len: membership bit, priority nibble; name_len 0 asks for a generated name. */
+  private readFlags(out: SessionEffect[]): boolean {
+    const bytes = this.take(2);
+    if (bytes === null) return false;
+    const flags = int8(bytes[0]!);
+    this.wantsMembership = flags % 2 === 1;
+    this.priorityValue = Math.trunc(flags / 16);
+    this.nameLen = int8(bytes[1]!);
+    if (this.nameLen > Limits.MAX_PRIVATE_NAME || this.nameLen < 0) {
+      this.reject(ErrorCode.REJECT_ILLEGAL_NAME, out);
+      return false;
+    }
+    if (this.nameLen !== 0) {
+      this.phaseNow = 'name';
+      return true;
+    }
+    const generated = this.host.reserveGeneratedName();
+    if (generated === null) {
+      this.reject(ErrorCode.REJECT_QUOTA, out);
+      return false;
+    }
+    this.privateName = generated;
+    this.afterName(out);
+    return this.handshaking;
+  }
+
+  private readPrivateName(out: SessionEffect[]): boolean {
+    const bytes = this.take(this.nameLen);
+    if (bytes === null) return false;
+    const name = latin1(bytes);
+    if (!isLegalPrivateNameBytes(name)) {
+      this.reject(ErrorCode.REJECT_ILLEGAL_NAME, out);
+      return false;
+    }
+    const reserved = this.host.reserveName(name);
+    if (reserved !== 'ok') {
+      this.reject(reserved === 'quota' ? ErrorCode.REJECT_QUOTA : ErrorCode.REJECT_NOT_UNIQUE, out);
+      return false;
+    }
+    this.privateName = name;
+    this.afterName(out);
+    return this.handshaking;
   }
 
   /** The name is reserved: old clients are decided at once, newer ones get the method list. */

@@ -1,16 +1,9 @@
 /**
  * Values shared by the daemon's pure state machines (sessions, groups, ordering).
- * Nothing here touches sockets, clocks or files.
+ * Nothing here touches sockets, clocks or files. The ring id is the wire's RingId
+ * (src/wire/daemon/header.ts).
  */
-
-/**
- * A ring membership id: the proc id of the daemon that formed the ring (its IP as the int32
- * `a<<24 | b<<16 | c<<8 | d`) and the wall-clock second at which the ring was formed.
- */
-export interface RingId {
-  readonly procId: number;
-  readonly time: number;
-}
+import type { RingId } from '../../wire/daemon/header.js';
 
 /** A group id: the ring id current when the group view was (re)based, and a view counter. */
 export interface GroupId {

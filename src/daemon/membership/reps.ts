@@ -37,34 +37,19 @@ export function insertRep(list: Rep[], rep: Rep, conf: MembershipConf): boolean 
   if (p === undefined) return false;
   if (rep.type === RepType.POTENTIAL_REP) {
     for (const r of list) if (r.segIndex === p.segIndex) return false;
-  } else if (rep.type === RepType.SEG_REP) {
+  } else if (rep.type === RepType.SEG_REP || rep.type === RepType.RING_REP) {
     for (const r of list) {
       if (r.segIndex !== p.segIndex) continue;
       if (r.type === RepType.POTENTIAL_REP) {
-        r.type = RepType.SEG_REP;
+        r.type = rep.type;
         r.procId = p.id;
         return true;
       }
-      if (r.type === RepType.SEG_REP && r.procId === p.id) return false;
-      if (r.type === RepType.RING_REP && r.procId === p.id) {
-        // A former ring representative that lost its ring.
-        r.type = RepType.SEG_REP;
-        return true;
-      }
-    }
-  } else if (rep.type === RepType.RING_REP) {
-    for (const r of list) {
-      if (r.segIndex !== p.segIndex) continue;
-      if (r.type === RepType.POTENTIAL_REP) {
-        r.type = RepType.RING_REP;
-        r.procId = p.id;
-        return true;
-      }
-      if (r.type === RepType.SEG_REP && r.procId === p.id) {
-        r.type = RepType.RING_REP;
-        return true;
-      }
-      if (r.type === RepType.RING_REP && r.procId === p.id) return false;
+      if (r.procId !== p.id || (r.type !== RepType.SEG_REP && r.type !== RepType.RING_REP)) continue;
+      if (r.type === rep.type) return false;
+      // A ring representative that lost its ring, or a segment representative that has one now.
+      r.type = rep.type;
+      return true;
     }
   } else {
     return false;
@@ -119,12 +104,11 @@ export function smallestRep(list: readonly Rep[], conf: MembershipConf): number 
   return current;
 }
 
-/** Sort_members: conf order, by repeated Smallest_member with swap-with-last removal. */
-export function sortMembers(list: readonly number[], conf: MembershipConf): number[] {
-  const temp = list.slice();
-  const out: number[] = [];
+/** The reference's sort: repeated `smallest` choice with swap-with-last removal (ties keep its order). */
+function selectionSort<T>(temp: T[], smallest: (list: readonly T[]) => number): T[] {
+  const out: T[] = [];
   while (temp.length > 0) {
-    const i = smallestMember(temp, conf);
+    const i = smallest(temp);
     out.push(temp[i]!);
     temp[i] = temp[temp.length - 1]!;
     temp.pop();
@@ -132,15 +116,12 @@ export function sortMembers(list: readonly number[], conf: MembershipConf): numb
   return out;
 }
 
+/** Sort_members: conf order, by repeated Smallest_member with swap-with-last removal. */
+export function sortMembers(list: readonly number[], conf: MembershipConf): number[] {
+  return selectionSort(list.slice(), (l) => smallestMember(l, conf));
+}
+
 /** Sort_reps: smallest first, by repeated Smallest_rep with swap-with-last removal. */
 export function sortReps(list: readonly Rep[], conf: MembershipConf): Rep[] {
-  const temp = list.map((r) => ({ ...r }));
-  const out: Rep[] = [];
-  while (temp.length > 0) {
-    const i = smallestRep(temp, conf);
-    out.push(temp[i]!);
-    temp[i] = temp[temp.length - 1]!;
-    temp.pop();
-  }
-  return out;
+  return selectionSort(list.map((r) => ({ ...r })), (l) => smallestRep(l, conf));
 }

@@ -1,7 +1,6 @@
 /**
  * RingPort: what the membership machine needs from the operational ring (the RingEngine),
- * and nothing more (SPEC.md Part VI §10, §15). test/membership/fake-ring.ts implements
- * it for the tests.
+ * and nothing more (SPEC.md Part VI §10, §15).
  *
  * Names are the engine's: RingEngine implements this interface as it stands (highestSeq,
  * myAru, aru, lastDiscarded, tokenRounds, hasReceived, standby, loseToken, stopToken, backoff,

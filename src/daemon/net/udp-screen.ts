@@ -20,7 +20,7 @@
  * counted as badLength too.
  */
 import { MONITOR_HASH, PacketType, Size } from '../../wire/daemon/constants.js';
-import { Reader } from '../../wire/daemon/reader.js';
+import { Reader } from '../../wire/bytes.js';
 import type { Channel } from '../ring/actions.js';
 
 export const UdpDrop = {
@@ -47,7 +47,7 @@ export function screenDatagram(channel: Channel, bytes: Uint8Array, myId: number
   if (n < HEADER) return UdpDrop.SHORT;
   const hi = bytes[0]! & 0x80;
   if (hi !== (bytes[3]! & 0x80)) return UdpDrop.BAD_MARKER;
-  // Both marker bits set: a little-endian writer; both clear: big-endian (wire/daemon/reader).
+  // Both marker bits set: a little-endian writer; both clear: big-endian (wire/bytes).
   const r = new Reader(bytes, hi !== 0, n);
   const mine = confHash >>> 0;
   if (channel === 'token') {

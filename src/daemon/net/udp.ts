@@ -15,6 +15,8 @@
  * (callback error, EAGAIN / ENOBUFS) is counted.
  */
 import { createSocket } from 'node:dgram';
+import { lookup } from 'node:dns';
+import { isIPv4 } from 'node:net';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { configHash } from '../config/index.js';
 import type { DaemonSpec, SpreadConfig } from '../config/index.js';
@@ -173,6 +175,12 @@ function closeSocket(sock: Socket): Promise<void> {
       res(); // already closed
     }
   });
+}
+
+/** dgram's lookup for IPv4 literals, answered synchronously; anything else goes to dns.lookup. */
+function literalLookup(address: string, _family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  if (isIPv4(address)) callback(null, address, 4);
+  else lookup(address, 4, callback as (err: Error | null, address: string, family: number) => void);
 }
 
 /** Asks for `want` bytes, then less, until the OS accepts; returns what the OS reports. */
@@ -345,6 +353,8 @@ export class UdpEdge {
       this.stats.sendRefused++;
       return false;
     }
+    // Sends leave synchronously (libuv tries the send at once); the queue holds only what the
+    // kernel refused for now, so its size is looked at before each send, not after.
     const queued = sock.getSendQueueSize();
     if (queued > this.maxQueueBytes) {
       this.stats.sendQueueFull++;
@@ -352,6 +362,7 @@ export class UdpEdge {
       if (suppressed >= 0) this.log.warn({ queued, suppressed }, 'UDP send queue over its bound: datagram dropped');
       return false;
     }
+    if (queued > 0) this.notePeak(queued, sock.getSendQueueCount());
     try {
       sock.send(bytes, port, address, this.onSent);
     } catch (err) {
@@ -361,11 +372,12 @@ export class UdpEdge {
       return false;
     }
     this.stats[channel].sent++;
-    const bytesQueued = sock.getSendQueueSize();
-    if (bytesQueued > this.stats.sendQueuePeakBytes) this.stats.sendQueuePeakBytes = bytesQueued;
-    const count = sock.getSendQueueCount();
-    if (count > this.stats.sendQueuePeakCount) this.stats.sendQueuePeakCount = count;
     return true;
+  }
+
+  private notePeak(bytes: number, count: number): void {
+    if (bytes > this.stats.sendQueuePeakBytes) this.stats.sendQueuePeakBytes = bytes;
+    if (count > this.stats.sendQueuePeakCount) this.stats.sendQueuePeakCount = count;
   }
 
   private receive(channel: Channel, bytes: Buffer, rinfo: RemoteInfo): void {
@@ -434,7 +446,9 @@ export class UdpEdge {
   }
 
   private async openSender(): Promise<void> {
-    const sock = createSocket({ type: 'udp4', reuseAddr: false });
+    // Every target is an IPv4 literal: resolving it in place lets a send leave inside the call
+    // (Node's default lookup defers each send to the next tick).
+    const sock = createSocket({ type: 'udp4', reuseAddr: false, lookup: literalLookup });
     try {
       // "Unbound" in the reference: the kernel picks the port at the first send. Node needs a
       // bound socket to set options, so bind the wildcard address and an ephemeral port.

@@ -2,11 +2,12 @@
  * One daemon's ring side, sans I/O: the operational ring engine, the membership machine (which
  * drives the engine through its RingPort) and the core's Ordering over both (ring-ordering.ts),
  * plus the monitor's status replies. The client side (sessions, groups) is DaemonCore; the
- * sockets and timers are daemon.ts.
+ * sockets and timers are daemon.ts (and, on a virtual clock and network, src/sim/daemons.ts).
  *
  *   inputs   start(now)                            Memb_init: the first ring follows Seg + Gather
  *            datagram(channel, bytes, now)         a UDP datagram that passed the edge's screen
- *            timer(name, now)                      a timer armed by a `timer` action fired
+ *            timer(timer, now)                     a timer armed by a `timer` action fired
+ *                                                  ({owner: 'ring' | 'memb', timer}: whose timer)
  *            drain(now)                            after the core called into the ordering
  *   outputs  takeActions(): send / send-raw / timer / configuration / ordering / exit
  *
@@ -21,7 +22,7 @@
  *   engine / membership `deliver`, membership `transitional` / `regular` → the ordering, in
  *                                       the order produced
  */
-import { ENDIAN_MARKER } from '../../wire/bytes.js';
+import { peekTypeWord } from '../../wire/bytes.js';
 import { MONITOR_MAGIC, PacketType } from '../../wire/daemon/constants.js';
 import type { Channel } from '../../wire/daemon/datagram.js';
 import { safeDecode } from '../../wire/daemon/datagram.js';
@@ -30,17 +31,24 @@ import { acceleratedRingAtStart, configHash, effectiveTimeouts, isWideNetwork } 
 import type { SpreadConfig } from '../config/index.js';
 import type { CoreLog } from '../core/daemon-core.js';
 import { silentLog } from '../core/daemon-core.js';
-import type { RingId } from '../core/types.js';
+import type { RingId } from '../../wire/daemon/header.js';
 import { Membership, membershipSettingsFromConfig, membStateName } from '../membership/index.js';
 import type { MembershipAction, MembershipTimer } from '../membership/index.js';
 import type { RingAction, RingTimer, SendAction } from '../ring/actions.js';
-import { DeliveryThreshold } from '../ring/constants.js';
+import { DeliveryThreshold, INITIAL_SEQUENCE_NEAR_WRAP } from '../ring/constants.js';
 import { RingEngine } from '../ring/engine.js';
 import { encodeStatusReply, STATUS_VERSION } from './monitor.js';
 import { RingOrdering } from './ring-ordering.js';
 
-/** A timer of the node: the ring engine's (`ring:…`) or membership's (`memb:…`). */
-export type NodeTimer = `ring:${RingTimer}` | `memb:${MembershipTimer}`;
+/** A timer of the node: the ring engine's or membership's, as its owner named it. */
+export type NodeTimer =
+  | { readonly owner: 'ring'; readonly timer: RingTimer }
+  | { readonly owner: 'memb'; readonly timer: MembershipTimer };
+
+/** A string naming `t` uniquely (a map key for the edge's per-timer state). */
+export function nodeTimerKey(t: NodeTimer): string {
+  return `${t.owner}:${t.timer}`;
+}
 
 export type NodeAction =
   /** A datagram to a daemon or a segment (the UDP edge's `carry`). */
@@ -86,18 +94,6 @@ export interface NodeStats {
   configurations: number;
 }
 
-/** The type word of a data/token datagram without its marker, or null when unreadable. */
-function peekType(bytes: Uint8Array): number | null {
-  if (bytes.length < 4) return null;
-  const b0 = bytes[0]!;
-  const b3 = bytes[3]!;
-  if ((b0 & 0x80) !== (b3 & 0x80)) return null;
-  const v = (b0 & 0x80) !== 0
-    ? (b0 | (bytes[1]! << 8) | (bytes[2]! << 16) | (b3 << 24)) >>> 0
-    : ((b0 << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | b3) >>> 0;
-  return (v & ~ENDIAN_MARKER) >>> 0;
-}
-
 export class DaemonNode {
   readonly engine: RingEngine;
   readonly membership: Membership;
@@ -137,9 +133,15 @@ export class DaemonNode {
       // The reference starts BLOCKed; the groups layer opens delivery at the first configuration.
       deliveryThreshold: DeliveryThreshold.BLOCK,
     });
+    // DebugInitialSequence: every ring's counters start near the wrap (the engine keeps the
+    // start value of its last install); the first ring is membership's as always.
+    if (config.settings.debugInitialSequence) {
+      this.engine.install({ ringId: { procId: this.myId, time: 0 }, members: [this.myId], initialSeq: INITIAL_SEQUENCE_NEAR_WRAP }, 0);
+      this.engine.takeActions();
+    }
     const wall = options.wallClock ?? ((): number => Date.now() / 1000);
     this.membership = new Membership({ ...membershipSettingsFromConfig(config, this.myId), wallClock: wall }, this.engine);
-    this.ordering = new RingOrdering({ engine: this.engine, now: options.now, log: this.log });
+    this.ordering = new RingOrdering({ engine: this.engine, log: this.log });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -153,7 +155,7 @@ export class DaemonNode {
   }
 
   datagram(channel: Channel, bytes: Uint8Array, now: number): void {
-    const type = peekType(bytes);
+    const type = peekTypeWord(bytes, 0);
     if (channel === 'data' && type !== null && (type & PacketType.PARTITION) !== 0) {
       this.membership.handleDatagram(channel, bytes, now);
     } else if (!this.membership.admits(channel, bytes)) {
@@ -168,8 +170,8 @@ export class DaemonNode {
   }
 
   timer(timer: NodeTimer, now: number): void {
-    if (timer.startsWith('ring:')) this.engine.handleTimer(timer.slice(5) as RingTimer, now);
-    else this.membership.handleTimer(timer.slice(5) as MembershipTimer, now);
+    if (timer.owner === 'ring') this.engine.handleTimer(timer.timer, now);
+    else this.membership.handleTimer(timer.timer, now);
     this.drain(now);
   }
 
@@ -179,7 +181,7 @@ export class DaemonNode {
       const ring = this.engine.takeActions();
       for (const a of ring) this.onRing(a, now);
       const memb = this.membership.takeActions();
-      for (const a of memb) this.onMembership(a);
+      for (const a of memb) this.onMembership(a, now);
       if (ring.length === 0 && memb.length === 0) break;
     }
     const pushed = this.ordering.pushed;
@@ -255,7 +257,7 @@ export class DaemonNode {
         this.out.push(a);
         break;
       case 'timer':
-        this.out.push({ kind: 'timer', timer: `ring:${a.timer}`, at: a.at });
+        this.out.push({ kind: 'timer', timer: { owner: 'ring', timer: a.timer }, at: a.at });
         break;
       case 'deliver':
         this.ordering.delivered(a);
@@ -278,13 +280,13 @@ export class DaemonNode {
     }
   }
 
-  private onMembership(a: MembershipAction): void {
+  private onMembership(a: MembershipAction, now: number): void {
     switch (a.kind) {
       case 'send':
         this.out.push(a);
         break;
       case 'timer':
-        this.out.push({ kind: 'timer', timer: `memb:${a.timer}`, at: a.at });
+        this.out.push({ kind: 'timer', timer: { owner: 'memb', timer: a.timer }, at: a.at });
         break;
       case 'deliver':
         this.ordering.delivered(a);
@@ -294,7 +296,7 @@ export class DaemonNode {
         break;
       case 'regular': {
         this.stats.configurations++;
-        this.ordering.regular(a.members, a.ringId);
+        this.ordering.regular(a.members, a.ringId, now);
         const first = this.rings++ === 0;
         this.out.push({ kind: 'configuration', ringId: { procId: a.ringId.procId | 0, time: a.ringId.time | 0 }, members: [...a.members], first });
         break;

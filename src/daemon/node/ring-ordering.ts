@@ -1,6 +1,6 @@
 /**
- * The core's Ordering over the token ring and membership (the reference's protocol.c as the
- * session and groups layers see it).
+ * The core's Ordering and GroupsControl over the token ring and membership (the reference's
+ * protocol.c as the session and groups layers see it; SPEC.md Part VIII §1).
  *
  *   client message  → submit()        → engine.submit(frame, packetTypeOf(type), 'normal' queue)
  *   GROUPS message  → submitGroups()  → engine.submit(frame, RELIABLE | AGREED, 'groups' queue)
@@ -16,25 +16,22 @@
  * uses it) GROUPS queue; at the poll the queue the groups layer last chose is restored and the
  * groups layer's own actions follow.
  */
-import { ServiceType } from '../../wire/client/index.js';
-import { isLittleEndianWord, readU32 } from '../../wire/bytes.js';
+import { HEADER_SIZE, ServiceType } from '../../wire/client/index.js';
+import { peekTypeWord } from '../../wire/bytes.js';
 import type { RingMessage } from '../core/frames.js';
 import { ringMessageFromFrame } from '../core/frames.js';
-import type { DeliveryLevel } from '../core/groups.js';
 import { Fifo } from '../core/ordering.js';
-import type { Ordering, OrderingEvent } from '../core/ordering.js';
-import type { RingId } from '../core/types.js';
+import type { DeliveryLevel, DownQueueName, GroupsControl, Ordering, OrderingEvent } from '../core/ordering.js';
+import type { RingId } from '../../wire/daemon/header.js';
 import type { CoreLog } from '../core/daemon-core.js';
 import { silentLog } from '../core/daemon-core.js';
 import type { DeliverAction } from '../ring/actions.js';
 import { DeliveryThreshold, packetTypeOf } from '../ring/constants.js';
-import type { DownQueueName, RingEngine } from '../ring/engine.js';
+import type { RingEngine } from '../ring/engine.js';
 import { RingSubmitError } from '../ring/errors.js';
 
 export interface RingOrderingOptions {
   readonly engine: RingEngine;
-  /** Monotonic ms (the clock of the engine's `now`). */
-  readonly now: () => number;
   readonly log?: CoreLog;
 }
 
@@ -49,9 +46,8 @@ export interface RingOrderingStats {
   refused: number;
 }
 
-export class RingOrdering implements Ordering {
+export class RingOrdering implements Ordering, GroupsControl {
   private readonly engine: RingEngine;
-  private readonly now: () => number;
   private readonly log: CoreLog;
   private readonly events = new Fifo<OrderingEvent>();
   private current: RingId | null = null;
@@ -64,7 +60,6 @@ export class RingOrdering implements Ordering {
 
   constructor(options: RingOrderingOptions) {
     this.engine = options.engine;
-    this.now = options.now;
     this.log = options.log ?? silentLog;
   }
 
@@ -89,27 +84,27 @@ export class RingOrdering implements Ordering {
     return this.pushedCount;
   }
 
-  submit(message: RingMessage): void {
-    this.toEngine(message, 'normal');
+  submit(message: RingMessage, now: number): void {
+    this.toEngine(message, 'normal', now);
   }
 
-  submitGroups(message: RingMessage): void {
-    this.toEngine(message, 'groups');
+  submitGroups(message: RingMessage, now: number): void {
+    this.toEngine(message, 'groups', now);
   }
 
-  setDownQueue(queue: DownQueueName): void {
+  setDownQueue(queue: DownQueueName, now: number): void {
     this.wantedQueue = queue;
-    if (this.unpolledRegular === 0) this.engine.setDownQueue(queue, this.now());
+    if (this.unpolledRegular === 0) this.engine.setDownQueue(queue, now);
   }
 
   setDeliveryLevel(level: DeliveryLevel): void {
     this.engine.setDeliveryThreshold(level === 'all' ? DeliveryThreshold.ALL : DeliveryThreshold.AGREED);
   }
 
-  poll(): OrderingEvent | null {
+  poll(now: number): OrderingEvent | null {
     const ev = this.events.shift() ?? null;
     if (ev !== null && ev.kind === 'regular' && --this.unpolledRegular === 0) {
-      this.engine.setDownQueue(this.wantedQueue, this.now());
+      this.engine.setDownQueue(this.wantedQueue, now);
     }
     return ev;
   }
@@ -120,8 +115,8 @@ export class RingOrdering implements Ordering {
   /** A whole message the ring delivered (DeliverAction.message, originator's byte order). */
   delivered(a: DeliverAction): void {
     const raw = a.message;
-    if (raw.length >= 48) {
-      const type = readU32(raw, 0, isLittleEndianWord(raw, 0));
+    const type = raw.length >= HEADER_SIZE ? peekTypeWord(raw, 0) : null;
+    if (type !== null) {
       if (type & ServiceType.GROUPS_MESS) {
         this.stats.delivered++;
         this.push({ kind: 'groups', raw });
@@ -145,11 +140,11 @@ export class RingOrdering implements Ordering {
     this.push({ kind: 'transitional', transId: { procId: transId.procId | 0, time: transId.time | 0 }, members: [...members] });
   }
 
-  regular(members: readonly number[], ringId: RingId): void {
+  regular(members: readonly number[], ringId: RingId, now: number): void {
     const id = { procId: ringId.procId | 0, time: ringId.time | 0 };
     this.current = id;
     this.unpolledRegular++;
-    this.engine.setDownQueue('groups', this.now());
+    this.engine.setDownQueue('groups', now);
     this.push({ kind: 'regular', ringId: id, members: [...members] });
   }
 
@@ -158,7 +153,7 @@ export class RingOrdering implements Ordering {
     this.events.push(ev);
   }
 
-  private toEngine(message: RingMessage, queue: DownQueueName): void {
+  private toEngine(message: RingMessage, queue: DownQueueName, now: number): void {
     const type = packetTypeOf(message.type);
     if (type === null) {
       this.stats.refused++;
@@ -166,7 +161,7 @@ export class RingOrdering implements Ordering {
       return;
     }
     try {
-      this.engine.submit(message.frame, type, this.now(), queue);
+      this.engine.submit(message.frame, type, now, queue);
     } catch (err) {
       if (!(err instanceof RingSubmitError)) throw err;
       this.stats.refused++;

@@ -30,7 +30,7 @@
  *   output.ts       sends along the topology, timers, slabs (§2–§3)
  */
 import { Size } from '../../wire/daemon/constants.js';
-import type { MembershipId, TokenHeader } from '../../wire/daemon/header.js';
+import type { RingId, TokenHeader } from '../../wire/daemon/header.js';
 import type { Channel, DeliverAction, RingAction, RingTimer } from './actions.js';
 import { DeliveryThreshold, MAX_MESSAGE_BYTES, RING_DEFAULTS, WATER_MARK, isDataPacketType, type DataPacketType } from './constants.js';
 import { setDeliveryThreshold } from './delivery.js';
@@ -106,9 +106,9 @@ export class RingEngine {
   get queuedMessages(): number { return this.st.queues.normal.length + this.st.queues.groups.length; }
   get downQueue(): DownQueueName { return this.st.queueName; }
   /** Memb_active_id() as the engine uses it (the token's ring id). */
-  get activeRingId(): MembershipId { return { ...this.st.ringId }; }
+  get activeRingId(): RingId { return { ...this.st.ringId }; }
   /** Memb_id() as the engine uses it (data packets' ring id). */
-  get packetRingId(): MembershipId { return { ...this.st.dataRingId }; }
+  get packetRingId(): RingId { return { ...this.st.dataRingId }; }
   get lastSeqValue(): number { return this.st.lastSeq; }
   /** Accelerated ring: the edge should read the token channel before the data channel. */
   get tokenHasPriority(): boolean { return this.st.tokenPriority; }
@@ -206,7 +206,7 @@ export class RingEngine {
    * (me, −1), no live token (Prot_init + Memb_init's Net_set_membership). Datagrams are then
    * screened and handed up as on any ring; nothing is sent.
    */
-  standby(ringId: MembershipId, members: readonly number[]): void {
+  standby(ringId: RingId, members: readonly number[]): void {
     lifecycle.standby(this.st, ringId, members);
   }
 

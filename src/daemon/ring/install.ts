@@ -5,7 +5,7 @@
  * transitional split of §11's delivery) and backoff (Backoff_membership).
  */
 import { PacketType } from '../../wire/daemon/constants.js';
-import type { MembershipId, TokenHeader } from '../../wire/daemon/header.js';
+import type { RingId, TokenHeader } from '../../wire/daemon/header.js';
 import type { DeliverAction } from './actions.js';
 import { FIRST_TOKEN_ARU, PACKET_MASK } from './constants.js';
 import { advanceMyAru, deliverPacket, discardPackets, ensureUpChains, resetUpChains } from './delivery.js';
@@ -17,7 +17,7 @@ import { Exist } from './window.js';
 
 /** A ring to operate: what membership hands over once a ring is installed. */
 export interface RingInstall {
-  readonly ringId: MembershipId;
+  readonly ringId: RingId;
   /** Current members (any order: ring order is derived from the configuration). */
   readonly members: readonly number[];
   /** Start value of all counters (0; INITIAL_SEQUENCE_NEAR_WRAP with DebugInitialSequence). */
@@ -49,11 +49,11 @@ export interface RingResume {
 /** The new ring as membership's Read_form2 hands it over (EvsRing of membership/ring-port.ts). */
 export interface EvsInstall {
   /** Future_membership_id: the token's ring id from now on; the data ring id after EVS. */
-  readonly ringId: MembershipId;
+  readonly ringId: RingId;
   /** The new ring's members (ring order is derived from the configuration). */
   readonly members: readonly number[];
   /** Membership_id of my old ring: data packets and retransmission records keep using it in EVS. */
-  readonly oldRingId: MembershipId;
+  readonly oldRingId: RingId;
   /** Highest seq of my old ring among the new ring's members (≥ my Highest_seq). */
   readonly highestSeq: number;
   /** Aru of my old ring's record: everything up to it is delivered (and freed) now. */
@@ -142,7 +142,7 @@ function startFresh(st: RingState, sendFirst: boolean): void {
 }
 
 /** Before the first ring: me alone with ring id `ringId`, no live token; datagrams are screened and handed up. */
-export function standby(st: RingState, ringId: MembershipId, members: readonly number[]): void {
+export function standby(st: RingState, ringId: RingId, members: readonly number[]): void {
   const s = st.settings;
   const topo = new RingTopology(s.myId, s.segments, ringId, members);
   st.topo = topo;

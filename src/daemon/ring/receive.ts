@@ -7,7 +7,7 @@
 import { MONITOR_HASH, MONITOR_MAGIC, PacketType, Size } from '../../wire/daemon/constants.js';
 import { toLittleEndianPacket, validDataBody } from '../../wire/daemon/data-inplace.js';
 import { decodePacketHeader, type PacketHeader } from '../../wire/daemon/header.js';
-import { readerFor, type Reader } from '../../wire/daemon/reader.js';
+import { readerFor, type Reader } from '../../wire/bytes.js';
 import { PACKET_MASK } from './constants.js';
 import { advanceMyAru, deliverAgreed, deliverReliable } from './delivery.js';
 import { handleHurry } from './hurry.js';

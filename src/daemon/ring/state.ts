@@ -4,7 +4,7 @@
  * (receive, token, new-packets, retrans, delivery, hurry, install, output) take explicitly.
  * `RingEngine` (engine.ts) owns the one instance; nothing here has behaviour.
  */
-import type { MembershipId, PacketHeader, TokenHeader } from '../../wire/daemon/header.js';
+import type { RingId, PacketHeader, TokenHeader } from '../../wire/daemon/header.js';
 import type { RtrRecord } from '../../wire/daemon/token.js';
 import type { RingAction, RingTimer } from './actions.js';
 import type { DeliveryThreshold } from './constants.js';
@@ -80,7 +80,7 @@ export interface UpChain {
   bytes: number;
 }
 
-export function sameId(a: MembershipId, b: MembershipId): boolean {
+export function sameId(a: RingId, b: RingId): boolean {
   return a.procId === b.procId && a.time === b.time;
 }
 
@@ -92,9 +92,9 @@ export class RingState {
 
   topo: RingTopology | null = null;
   /** Memb_active_id(): the id regular tokens carry (the future ring's in EVS). */
-  ringId: MembershipId = { procId: 0, time: 0 };
+  ringId: RingId = { procId: 0, time: 0 };
   /** Memb_id(): the id of my data packets and retransmission records (the old ring's in EVS). */
-  dataRingId: MembershipId = { procId: 0, time: 0 };
+  dataRingId: RingId = { procId: 0, time: 0 };
   /** Last_seq of the ring being installed (EVS). */
   lastSeq = 0;
   /** Start value of the counters of a ring (install's initialSeq). */
@@ -174,7 +174,7 @@ export function blankToken(st: RingState): TokenHeader {
 }
 
 /** Sets both ring ids (Memb_active_id for tokens, Memb_id for data) and the header template's. */
-export function setRingIds(st: RingState, ringId: MembershipId, dataRingId: MembershipId): void {
+export function setRingIds(st: RingState, ringId: RingId, dataRingId: RingId): void {
   st.ringId = ringId;
   st.dataRingId = dataRingId;
   st.scratchHeader.membId = dataRingId;

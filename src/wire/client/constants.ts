@@ -1,8 +1,8 @@
 /**
- * Client⇄daemon protocol constants (SPEC.md §2). Values are the 4.4 reference's.
+ * Client⇄daemon protocol constants (SPEC.md Part I). Values are the 4.4 reference's.
  */
 
-/** Service-type and message-type bits of the 32-bit `type` word (SPEC.md §2.8). */
+/** Service-type and message-type bits of the 32-bit `type` word (SPEC.md Part I §4). */
 export const ServiceType = {
   UNRELIABLE_MESS: 0x00000001,
   RELIABLE_MESS: 0x00000002,
@@ -10,6 +10,7 @@ export const ServiceType = {
   CAUSAL_MESS: 0x00000008,
   AGREED_MESS: 0x00000010,
   SAFE_MESS: 0x00000020,
+  /** The mask of the six service bits above (what the daemon counts when it validates a header). */
   REGULAR_MESS: 0x0000003f,
   SELF_DISCARD: 0x00000040,
   ENDIAN_RESERVED: 0x80000080,
@@ -29,7 +30,7 @@ export const ServiceType = {
   DROP_RECV: 0x01000000,
 } as const;
 
-/** Connect results and error codes of the C API (SPEC.md §2.9). */
+/** Connect results and error codes of the C API (SPEC.md Part I §8). */
 export const ErrorCode = {
   ACCEPT_SESSION: 1,
   ILLEGAL_SPREAD: -1,
@@ -72,7 +73,7 @@ export const Limits = {
   MAX_MESSAGE_BODY_LEN: 144000,
   /**
    * The largest data_len + 32 * num_groups that fits the reference's 100 fragments of
-   * 1432 bytes after the 48-byte header (SPEC.md §2.10); above it the reference aborts.
+   * 1432 bytes after the 48-byte header (SPEC.md Part I §9); above it the reference aborts.
    */
   MAX_DELIVERABLE_BODY: 143152,
   MAX_AUTH_NAME: 30,
@@ -97,6 +98,13 @@ export function versionNumber(major: number, minor: number, patch: number): numb
  * (Is_regular_mess, Is_membership_mess, Is_self_leave, ...).
  */
 const T = ServiceType;
+
+/** Number of the six service bits (REGULAR_MESS, 0x3f) set in `type`. */
+export function serviceBitCount(type: number): number {
+  let n = 0;
+  for (let b = type & T.REGULAR_MESS; b !== 0; b &= b - 1) n++;
+  return n;
+}
 export const isUnreliable = (type: number): boolean => (type & T.UNRELIABLE_MESS) !== 0;
 export const isReliable = (type: number): boolean => (type & T.RELIABLE_MESS) !== 0;
 export const isFifo = (type: number): boolean => (type & T.FIFO_MESS) !== 0;

@@ -1,7 +1,11 @@
 /**
- * Resumable stream framer for messages after the handshake (either direction).
- * push(chunk) appends bytes; next() returns one complete message or null when more bytes are
- * needed. A header that breaks the limits throws ProtocolError; the stream is then unusable.
+ * The one resumable stream framer for messages after the handshake (SPEC.md Part I §3), used by
+ * the client library (daemon → client) and by the daemon (client → daemon).
+ * push(chunk) appends bytes; next() returns one complete decoded message, nextRaw() one
+ * complete frame's bytes, or null when more bytes are needed. Each header is checked as soon as
+ * its 48 bytes are in, before any of its body is accepted: against the limits (ProtocolError),
+ * then by the `validate` hook (a daemon's checks of what a client may send, Part I §5.2). The
+ * framer never moves past a refused header: every later next()/nextRaw() throws again.
  *
  * Chunks are kept in a list and only joined when a header or a whole frame is available, and
  * then only as many chunks as that needs: each byte is copied at most a couple of times, so a
@@ -23,6 +27,10 @@ import type { HeaderLimits, MessageHeader, WireMessage } from './message.js';
 export interface FramerOptions extends HeaderLimits {
   /** Hard cap on bytes held while waiting for a frame to complete. */
   maxBuffered?: number;
+  /** Checks each decoded header before its body is accepted; throwing refuses it. */
+  validate?: (header: MessageHeader) => void;
+  /** Allocates the buffer nextRaw() gathers a frame split across chunks into (default: a zeroed Uint8Array). */
+  allocate?: (length: number) => Uint8Array;
 }
 
 export interface Frame {
@@ -30,6 +38,26 @@ export interface Frame {
   /** Writer's byte order (from the marker in type). */
   littleEndian: boolean;
   /** Whole frame length in bytes. */
+  length: number;
+}
+
+/** A complete frame as received: its decoded header and its bytes. */
+export interface RawFrame {
+  header: MessageHeader;
+  /** Writer's byte order (from the marker in type). */
+  littleEndian: boolean;
+  /** The whole frame, header included. */
+  bytes: Uint8Array;
+  /**
+   * True when `bytes` is a buffer of its own, gathered from several chunks (the caller may
+   * write it); false when it is a view of a pushed chunk.
+   */
+  owned: boolean;
+}
+
+interface Pending {
+  header: MessageHeader;
+  littleEndian: boolean;
   length: number;
 }
 
@@ -41,11 +69,13 @@ export class MessageFramer {
   private start = 0;
   private held = 0;
   /** The decoded header of the first unreturned frame, while its body is incomplete. */
-  private pending: { header: MessageHeader; littleEndian: boolean; length: number } | null = null;
+  private pending: Pending | null = null;
   private readonly maxBuffered: number;
+  private readonly validate: ((header: MessageHeader) => void) | undefined;
 
   constructor(private readonly limits: FramerOptions) {
     this.maxBuffered = limits.maxBuffered ?? HEADER_SIZE + 4 + 32 * limits.maxGroups + limits.maxDataLen;
+    this.validate = limits.validate;
   }
 
   /** Bytes received but not yet returned as frames (a pending frame's header included). */
@@ -62,30 +92,77 @@ export class MessageFramer {
     this.held += chunk.length;
   }
 
-  /** The next complete frame, or null if more bytes are needed. */
+  /** The next complete frame, decoded, or null if more bytes are needed. */
   next(): Frame | null {
-    if (this.pending === null) {
-      if (this.held < HEADER_SIZE) return null;
-      const buf = this.contiguous(HEADER_SIZE);
-      const h = decodeHeader(buf, this.start, buf.length, this.limits);
-      const length = HEADER_SIZE + bodyLength(h.value);
-      if (length > this.maxBuffered) {
-        throw new ProtocolError('TOO_LARGE', 'stream', 'frame_length', this.start, `<= ${this.maxBuffered}`, length);
-      }
-      this.pending = { header: h.value, littleEndian: h.littleEndian, length };
+    const p = this.pending ?? this.startFrame();
+    if (p === null || this.held < p.length) return null;
+    const buf = this.contiguous(p.length);
+    const body = decodeBody(p.header, p.littleEndian, buf, this.start + HEADER_SIZE, buf.length);
+    this.consume(p.length, buf);
+    return { message: body.value, littleEndian: p.littleEndian, length: p.length };
+  }
+
+  /**
+   * The next complete frame's bytes, or null if more bytes are needed: a view when the frame
+   * lies in one chunk, else its bytes gathered (each copied once) into a buffer of its own.
+   */
+  nextRaw(): RawFrame | null {
+    const p = this.pending ?? this.startFrame();
+    if (p === null || this.held < p.length) return null;
+    const first = this.chunks[0]!;
+    if (first.length - this.start < p.length) {
+      return { header: p.header, littleEndian: p.littleEndian, bytes: this.gather(p.length), owned: true };
     }
-    const { header, littleEndian, length } = this.pending;
-    if (this.held < length) return null;
-    const buf = this.contiguous(length);
-    const body = decodeBody(header, littleEndian, buf, this.start + HEADER_SIZE, buf.length);
+    const bytes = first.subarray(this.start, this.start + p.length);
+    this.consume(p.length, first);
+    return { header: p.header, littleEndian: p.littleEndian, bytes, owned: false };
+  }
+
+  /**
+   * Decodes and checks the header of the first unreturned frame once its 48 bytes are held
+   * (null before). A refused header throws, and throws again on every later call: the framer
+   * never moves past it.
+   */
+  private startFrame(): Pending | null {
+    if (this.held < HEADER_SIZE) return null;
+    const buf = this.contiguous(HEADER_SIZE);
+    const h = decodeHeader(buf, this.start, buf.length, this.limits);
+    if (this.validate !== undefined) this.validate(h.value);
+    const length = HEADER_SIZE + bodyLength(h.value);
+    if (length > this.maxBuffered) {
+      throw new ProtocolError('TOO_LARGE', 'stream', 'frame_length', this.start, `<= ${this.maxBuffered}`, length);
+    }
+    return (this.pending = { header: h.value, littleEndian: h.littleEndian, length });
+  }
+
+  /** Moves the first `n` unread bytes, spread over several chunks, into a new buffer. */
+  private gather(n: number): Uint8Array {
+    const out = this.limits.allocate?.(n) ?? new Uint8Array(n);
+    this.pending = null;
+    this.held -= n;
+    for (let o = 0; o < n;) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length - this.start, n - o);
+      out.set(c.subarray(this.start, this.start + k), o);
+      o += k;
+      this.start += k;
+      if (this.start === c.length) {
+        this.chunks.shift();
+        this.start = 0;
+      }
+    }
+    return out;
+  }
+
+  /** Drops the returned frame of `length` bytes from the front of `buf` (= chunks[0]). */
+  private consume(length: number, buf: Uint8Array): void {
     this.pending = null;
     this.held -= length;
-    this.start = body.offset;
+    this.start += length;
     if (this.start === buf.length) {
       this.chunks.shift();
       this.start = 0;
     }
-    return { message: body.value, littleEndian, length };
   }
 
   /** Bytes still held (from the start of the first unreturned frame), e.g. to hand over after the framer is abandoned. */

@@ -1,5 +1,5 @@
 /**
- * Connect handshake and authentication negotiation (SPEC.md §2.2–2.4). All single bytes.
+ * Connect handshake and authentication negotiation (SPEC.md Part I §2). All single bytes.
  *
  *   connect   = major minor [patch] flags name_len name      patch only if major.minor > 3.14
  *               flags = membership(bit 0) | priority << 4

@@ -4,3 +4,4 @@ export * from './handshake.js';
 export * from './membership.js';
 export * from './names.js';
 export * from './framer.js';
+export * from './notices.js';

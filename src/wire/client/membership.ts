@@ -1,5 +1,5 @@
 /**
- * Bodies of membership notifications (SPEC.md §2.7.3–2.7.4), in the daemon's order.
+ * Bodies of membership notifications (SPEC.md Part I §6.3), in the daemon's order.
  *
  *   reg_memb   = group_id num_vs_sets:u32 my_vs_set_offset:u32 vs_set*
  *   group_id   = proc_id:i32 time:i32 index:i32            (12 bytes)
@@ -10,7 +10,7 @@
  * the receiving session's daemon.
  */
 import { assertBounds, ProtocolError } from '../errors.js';
-import { readI32, readName, readU32, writeName, writeU32LE } from '../bytes.js';
+import { put32, readI32, readName, readU32, writeNameField } from '../bytes.js';
 import type { Decoded } from './message.js';
 import { NAME_SIZE } from './message.js';
 
@@ -29,33 +29,58 @@ export interface MembershipBody {
 
 export const GROUP_ID_SIZE = 12;
 
+/** Bytes of one vs_set of `count` names. */
+export function vsSetSize(count: number): number {
+  return 4 + NAME_SIZE * count;
+}
+
+/** Byte offset of set `index` from the first set. */
 export function vsSetOffset(sets: readonly (readonly string[])[], index: number): number {
   let off = 0;
-  for (let i = 0; i < index; i++) off += 4 + NAME_SIZE * sets[i]!.length;
+  for (let i = 0; i < index; i++) off += vsSetSize(sets[i]!.length);
   return off;
 }
 
+/** Bytes of num_vs_sets, my_vs_set_offset and the sets themselves. */
+export function vsSetsLength(sets: readonly (readonly string[])[]): number {
+  return 8 + vsSetOffset(sets, sets.length);
+}
+
 export function membershipBodyLength(b: MembershipBody): number {
-  return GROUP_ID_SIZE + 8 + vsSetOffset(b.vsSets, b.vsSets.length);
+  return GROUP_ID_SIZE + vsSetsLength(b.vsSets);
 }
 
 export function encodeGroupIdInto(g: GroupId, buf: Uint8Array, offset: number): number {
-  writeU32LE(buf, offset, g.procId);
-  writeU32LE(buf, offset + 4, g.time);
-  writeU32LE(buf, offset + 8, g.index);
+  put32(buf, offset, g.procId);
+  put32(buf, offset + 4, g.time);
+  put32(buf, offset + 8, g.index);
   return offset + GROUP_ID_SIZE;
+}
+
+/**
+ * A reg_memb body with my_vs_set_offset given in bytes (a daemon computes it while it builds
+ * the sets). Names are copied whole: a full 32-byte name gets no NUL.
+ */
+export function encodeVsSetsInto(
+  groupId: GroupId,
+  sets: readonly (readonly string[])[],
+  myVsSetOffset: number,
+  buf: Uint8Array,
+  offset: number,
+): number {
+  let o = encodeGroupIdInto(groupId, buf, offset);
+  o = put32(buf, o, sets.length);
+  o = put32(buf, o, myVsSetOffset);
+  for (const set of sets) {
+    o = put32(buf, o, set.length);
+    for (const name of set) o = writeNameField(buf, o, NAME_SIZE, name);
+  }
+  return o;
 }
 
 export function encodeMembershipBodyInto(b: MembershipBody, buf: Uint8Array, offset: number): number {
   assertBounds(buf.length, offset, membershipBodyLength(b), 'membership_body', 'output');
-  let o = encodeGroupIdInto(b.groupId, buf, offset);
-  o = writeU32LE(buf, o, b.vsSets.length);
-  o = writeU32LE(buf, o, vsSetOffset(b.vsSets, b.myVsSet));
-  for (const set of b.vsSets) {
-    o = writeU32LE(buf, o, set.length);
-    for (const name of set) o = writeName(buf, o, NAME_SIZE, name);
-  }
-  return o;
+  return encodeVsSetsInto(b.groupId, b.vsSets, vsSetOffset(b.vsSets, b.myVsSet), buf, offset);
 }
 
 export function encodeMembershipBody(b: MembershipBody): Uint8Array {

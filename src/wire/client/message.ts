@@ -1,5 +1,5 @@
 /**
- * The 48-byte message header and whole messages, both directions (SPEC.md §2.5–2.7).
+ * The 48-byte message header and whole messages, both directions (SPEC.md Part I §3–§6).
  *
  *   message   = header groups data              (REJECT_MESS: header old_type groups data)
  *   header    = type:u32 name:char[32] num_groups:i32 hint:u32 data_len:i32      (48 bytes)
@@ -12,11 +12,14 @@
  * daemon: we keep it as its raw little-endian reading.
  */
 import { assertBounds, ProtocolError } from '../errors.js';
-import { bswap32, ENDIAN_MARKER, isLittleEndianWord, readI32, readName, readU32, writeName, writeU32LE } from '../bytes.js';
+import { bswap32, ENDIAN_MARKER, isLittleEndianWord, readI32, readName, readU32, put32, writeName } from '../bytes.js';
 import { Limits, ServiceType } from './constants.js';
 
 export const HEADER_SIZE = 48;
 export const NAME_SIZE = 32;
+
+/** Offsets of the header's fields. */
+export const HeaderField = { TYPE: 0, NAME: 4, NUM_GROUPS: 36, HINT: 40, DATA_LEN: 44 } as const;
 
 export interface MessageHeader {
   /** The type word with the endian marker cleared. */
@@ -87,11 +90,11 @@ export function messageLength(m: WireMessage): number {
 /** Writes header fields little-endian with the marker. `numGroups` and `dataLen` are taken from the header. */
 export function encodeHeaderInto(h: MessageHeader, buf: Uint8Array, offset: number): number {
   assertBounds(buf.length, offset, HEADER_SIZE, 'message_header', 'output');
-  writeU32LE(buf, offset, (h.type | ENDIAN_MARKER) >>> 0);
-  writeName(buf, offset + 4, NAME_SIZE, h.name);
-  writeU32LE(buf, offset + 36, h.numGroups);
-  writeU32LE(buf, offset + 40, h.hint);
-  writeU32LE(buf, offset + 44, h.dataLen);
+  put32(buf, offset + HeaderField.TYPE, (h.type | ENDIAN_MARKER) >>> 0);
+  writeName(buf, offset + HeaderField.NAME, NAME_SIZE, h.name);
+  put32(buf, offset + HeaderField.NUM_GROUPS, h.numGroups);
+  put32(buf, offset + HeaderField.HINT, h.hint);
+  put32(buf, offset + HeaderField.DATA_LEN, h.dataLen);
   return offset + HEADER_SIZE;
 }
 
@@ -103,7 +106,7 @@ export function encodeMessageInto(m: WireMessage, buf: Uint8Array, offset: numbe
   }
   assertBounds(buf.length, offset, messageLength(m), 'message', 'output');
   let o = encodeHeaderInto(header, buf, offset);
-  if (header.type & ServiceType.REJECT_MESS) o = writeU32LE(buf, o, (m.oldType | ENDIAN_MARKER) >>> 0);
+  if (header.type & ServiceType.REJECT_MESS) o = put32(buf, o, (m.oldType | ENDIAN_MARKER) >>> 0);
   for (const g of m.groups) o = writeName(buf, o, NAME_SIZE, g);
   buf.set(m.data, o);
   return o + m.data.length;

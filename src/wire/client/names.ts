@@ -1,5 +1,5 @@
 /**
- * Private names, private group names and group names (SPEC.md §2.7.6).
+ * Private names, private group names and group names (SPEC.md Part I §7).
  *   private group = '#' private_name '#' daemon_name      total <= 31 bytes
  * Legal bytes in private names and joined group names: '$' (0x24) .. '~' (0x7e).
  */

@@ -5,11 +5,10 @@
  * writes into new ones. Stored packets are little-endian, so the readers take little-endian bytes.
  * `decodeDataBody` / `encodeDataPacketInto` (data.ts) are the full codec of the same structure.
  */
-import { readI16 } from '../bytes.js';
+import { put16, readI16, type Reader } from '../bytes.js';
 import { Size } from './constants.js';
 import { padBefore } from './data.js';
 import { encodePacketHeaderInto, type PacketHeader } from './header.js';
-import { put16, type Reader } from './reader.js';
 
 const HEADER = Size.PACKET_HEADER;
 

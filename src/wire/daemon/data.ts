@@ -18,7 +18,7 @@ import { ProtocolError } from '../errors.js';
 import { decodeHeader, type HeaderLimits, type MessageHeader } from '../client/message.js';
 import { PacketType, Size } from './constants.js';
 import { encodePacketHeaderInto, type PacketHeader } from './header.js';
-import { bytesOf, put16, putRaw, type Reader } from './reader.js';
+import { bytesOf, put16, putRaw, type Reader } from '../bytes.js';
 
 export interface Fragment {
   /** fragment_index: k+1 (not last), −n (last of n), −1 (whole message). */

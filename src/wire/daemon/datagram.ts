@@ -29,7 +29,7 @@ import {
   decodeFc, decodePartition, decodeReload, decodeStatus, encodeFcBodyInto, encodePartitionBodyInto,
   encodeStatusBodyInto, type FcPacket, type PartitionPacket, type ReloadPacket, type StatusReply, type StatusRequest,
 } from './monitor.js';
-import { readerFor } from './reader.js';
+import { readerFor } from '../bytes.js';
 import { decodeRtrList, encodeRtrListInto, rtrListLength, type RegularToken } from './token.js';
 
 export type Channel = 'data' | 'token';

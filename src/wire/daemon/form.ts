@@ -16,10 +16,10 @@
  * FORM1's reps_info; the first member fills it in.
  */
 import { ProtocolError } from '../errors.js';
-import { Limits, Size } from './constants.js';
+import { Limits, PacketType, Size } from './constants.js';
 import { putMembId, type MembershipId, type TokenHeader } from './header.js';
 import { putRep, type RepInfo } from './membership.js';
-import { bytesOf, checkRange, put16, put32, putRaw, type Reader } from './reader.js';
+import { bytesOf, checkRange, put16, put32, putRaw, type Reader } from '../bytes.js';
 
 export interface FormMembers {
   numMembers: number;
@@ -222,4 +222,41 @@ export function formStaleRanges(t: Form1Token | Form2Token): Array<[number, numb
     out.push([base + Size.MEMBERS_INFO, base + Size.MEMBERS_INFO + Size.MEMBERSHIP_ID, 'form2 new ring id not yet set']);
   }
   return out;
+}
+
+/**
+ * Takes the member in slot `i` off members_info as the reference does: the later ones move down
+ * one slot and the slot freed at the end keeps the last member's id (a stale slot now).
+ */
+export function removeFormMember(m: FormMembers, i: number): void {
+  const last = m.members[m.members.length - 1]!;
+  m.members.splice(i, 1);
+  const stale = new Uint8Array(4 * (Limits.MAX_PROCS_RING - m.members.length));
+  put32(stale, 0, last);
+  if (m.stale !== undefined) stale.set(m.stale, 4);
+  m.stale = stale;
+  if (i < m.numMembers) m.numMembers--;
+  else m.numPending--;
+}
+
+/** Writes `ids` into the next members_info slots (which stop being stale). Counts are the caller's. */
+export function appendFormMembers(m: FormMembers, ids: readonly number[]): void {
+  m.members.push(...ids);
+  if (m.stale !== undefined) m.stale = m.stale.subarray(4 * ids.length);
+}
+
+/**
+ * The FORM2 a FORM1 becomes at its last hop: `members` (ring order) all pending, unused slots
+ * as they were, and reps_info replaced by its first 8 bytes (num_reps, rep_index,
+ * reps[0].proc_id) read as new_ring_id, which the new ring's first member overwrites.
+ */
+export function form2FromForm1(t: Form1Token, members: number[]): Form2Token {
+  const reps = t.reps;
+  const newRingId = { procId: (reps.reps.length & 0xffff) | (reps.repIndex << 16), time: reps.reps[0]?.procId ?? 0 };
+  return {
+    kind: 'form2', littleEndian: true, header: { ...t.header, type: PacketType.FORM2 },
+    members: { numMembers: 0, numPending: members.length, members, ...(t.members.stale !== undefined ? { stale: t.members.stale } : {}) },
+    newRingId,
+    rings: t.rings,
+  };
 }

@@ -16,12 +16,11 @@
  * Everything is in the sending daemon's order (marker in `type`); `changed` is written as
  * 0/1 and receivers only test it for non-zero. `hint` is the marker only.
  */
-import { ENDIAN_MARKER, readName, writeName } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
 import { ServiceType } from '../client/constants.js';
 import { Size } from './constants.js';
 import { putMembId, type MembershipId } from './header.js';
-import { bytesOf, put16, put32, readerFor, type Reader } from './reader.js';
+import { bytesOf, ENDIAN_MARKER, put16, put32, readerFor, readName, writeName, type Reader } from '../bytes.js';
 
 export interface GroupsDaemon {
   procId: number;

@@ -13,24 +13,30 @@
  * flips the first fragment header separately from the rest of the header (with the in-body
  * fragment headers); we read it in the writer's order like every other field.
  */
-import { bswap32, ENDIAN_MARKER } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
 import { PacketType, Size } from './constants.js';
-import { put16, put32, type Reader } from './reader.js';
+import { bswap32, ENDIAN_MARKER, put16, put32, Reader, readerFor } from '../bytes.js';
 
-export interface MembershipId {
-  /** IP (as int32) of the daemon that created the ring / FORM token. */
-  procId: number;
-  /** Wall-clock seconds at creation (for REFER: the referred rep's type). */
-  time: number;
+/**
+ * A ring (membership) id, the wire's membership_id: the proc id of the daemon that formed the
+ * ring or FORM token (its IP as the int32 `a<<24 | b<<16 | c<<8 | d`) and the wall-clock second
+ * at which it was formed (for REFER: the referred rep's type). The one ring-id type of the
+ * daemon: the groups layer, the ordering and the machines all use it.
+ */
+export interface RingId {
+  readonly procId: number;
+  readonly time: number;
 }
+
+/** @deprecated The old name of RingId, kept until the files that still say it are renamed. */
+export type MembershipId = RingId;
 
 export interface PacketHeader {
   /** The full type word with the endian marker cleared. */
   type: number;
   transmitterId: number;
   procId: number;
-  membId: MembershipId;
+  membId: RingId;
   seq: number;
   tokenRound: number;
   /** Unsigned 32-bit configuration hash (1100 for monitor requests). */
@@ -48,7 +54,7 @@ export interface TokenHeader {
   type: number;
   transmitterId: number;
   procId: number;
-  membId: MembershipId;
+  membId: RingId;
   seq: number;
   aru: number;
   aruLastId: number;
@@ -58,11 +64,11 @@ export interface TokenHeader {
   confHash: number;
 }
 
-export function readMembId(r: Reader, o: number): MembershipId {
+export function readMembId(r: Reader, o: number): RingId {
   return { procId: r.i32(o), time: r.i32(o + 4) };
 }
 
-export function putMembId(buf: Uint8Array, o: number, m: MembershipId): number {
+export function putMembId(buf: Uint8Array, o: number, m: RingId): number {
   put32(buf, o, m.procId);
   return put32(buf, o + 4, m.time);
 }
@@ -138,6 +144,52 @@ export function encodeTokenHeaderInto(h: TokenHeader, rtrLen: number, buf: Uint8
   put16(buf, offset + 34, rtrLen);
   put32(buf, offset + 36, h.confHash);
   return offset + Size.TOKEN_HEADER;
+}
+
+/**
+ * The type word of a packet or token header without its marker, or null when the two marker
+ * bits disagree (not a Spread type word) or fewer than 4 bytes are there. For dispatching a
+ * datagram before it is decoded.
+ */
+export function peekType(bytes: Uint8Array): number | null {
+  if (bytes.length < 4) return null;
+  const hi = bytes[0]! & 0x80;
+  if (hi !== (bytes[3]! & 0x80)) return null;
+  return (new Reader(bytes, hi !== 0, bytes.length).u32(0) & ~ENDIAN_MARKER) >>> 0;
+}
+
+/**
+ * transmiter_id and memb_id.proc_id (offsets 4 and 12 in packet and token headers alike), in
+ * the byte order the first byte's marker bit gives: what the monitor-partition screen reads
+ * before anything is decoded. The caller has checked that a whole header is there.
+ */
+export function peekSenderIds(bytes: Uint8Array): { transmitterId: number; membProcId: number } {
+  const r = new Reader(bytes, (bytes[0]! & 0x80) !== 0, bytes.length);
+  return { transmitterId: r.i32(4), membProcId: r.i32(12) };
+}
+
+/** The packet header of a data-channel datagram and its writer's byte order; null when unreadable. */
+export function peekPacketHeader(bytes: Uint8Array): { header: PacketHeader; le: boolean } | null {
+  try {
+    const r = readerFor(bytes, 0, bytes.length, 'packet_header');
+    return { header: decodePacketHeader(r, 0).value, le: r.le };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A data packet as another daemon passes it on: a copy of `bytes` whose header is re-written
+ * little-endian from `header` (data_len as decoded), the body as received. From a big-endian
+ * writer bytes 34..39 (padding and the first fragment header, which the reference flips with
+ * the body, not with the header) also stay as received.
+ */
+export function repackedPacket(bytes: Uint8Array, header: PacketHeader, le: boolean): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes.subarray(Size.PACKET_HEADER), Size.PACKET_HEADER);
+  encodePacketHeaderInto(header, header.dataLen, out, 0);
+  if (!le) out.set(bytes.subarray(34, Size.PACKET_HEADER), 34);
+  return out;
 }
 
 // In-place patches of a whole datagram's header (the ring engine re-sends and stamps packets

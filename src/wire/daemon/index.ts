@@ -8,4 +8,4 @@ export * from './monitor.js';
 export * from './groups.js';
 export * from './datagram.js';
 export * from './mask.js';
-export { Reader, readerFor } from './reader.js';
+export { Reader, readerFor } from '../bytes.js';

@@ -17,7 +17,7 @@
 import { ProtocolError } from '../errors.js';
 import { Limits, Size } from './constants.js';
 import type { PacketHeader } from './header.js';
-import { checkRange, put16, put32, type Reader } from './reader.js';
+import { checkRange, put16, put32, type Reader } from '../bytes.js';
 
 export interface RepInfo {
   procId: number;

@@ -18,9 +18,9 @@
  * (the monitor's and the daemon's report buffers are static).
  */
 import { ProtocolError } from '../errors.js';
-import { Limits, Size } from './constants.js';
-import type { PacketHeader } from './header.js';
-import { put16, put32, type Reader } from './reader.js';
+import { Limits, PacketType, Size } from './constants.js';
+import { encodePacketHeaderInto, type PacketHeader } from './header.js';
+import { put16, put32, type Reader } from '../bytes.js';
 
 export const STATUS_INT32_FIELDS = [
   'sec', 'state', 'gstate', 'packetSent', 'packetRecv', 'packetDelivered', 'retrans', 'uRetrans',
@@ -88,6 +88,25 @@ export function encodeStatusBodyInto(s: StatusBody, buf: Uint8Array, o: number):
   for (let i = 0; i < STATUS_INT32_FIELDS.length; i++) put32(buf, o + 4 * i, s[STATUS_INT32_FIELDS[i]!]);
   for (let i = 0; i < STATUS_INT16_FIELDS.length; i++) put16(buf, o + 72 + 2 * i, s[STATUS_INT16_FIELDS[i]!]);
   return o + Size.STATUS;
+}
+
+/**
+ * A daemon's status reply to a monitor's STATUS request: header {STATUS, transmitter 0,
+ * proc_id = the daemon, all else 0, data_len 96} + the 96-byte status (136 bytes in all).
+ */
+export function encodeStatusReply(myId: number, status: StatusBody): Uint8Array {
+  const bytes = new Uint8Array(Size.PACKET_HEADER + Size.STATUS);
+  encodePacketHeaderInto(
+    {
+      type: PacketType.STATUS, transmitterId: 0, procId: myId | 0, membId: { procId: 0, time: 0 }, seq: 0, tokenRound: 0,
+      confHash: 0, dataLen: Size.STATUS, padding: 0, fragIndex: 0, fragLen: 0,
+    },
+    Size.STATUS,
+    bytes,
+    0,
+  );
+  encodeStatusBodyInto(status, bytes, Size.PACKET_HEADER);
+  return bytes;
 }
 
 export function decodeStatus(r: Reader, header: PacketHeader, start: number): StatusRequest | StatusReply {

@@ -13,7 +13,7 @@
 import { ProtocolError } from '../errors.js';
 import { Size } from './constants.js';
 import { putMembId, type MembershipId, type TokenHeader } from './header.js';
-import { put16, put32, type Reader } from './reader.js';
+import { put16, put32, type Reader } from '../bytes.js';
 
 export interface RtrRecord {
   /** Ring whose packets are requested. */

@@ -1,14 +1,19 @@
 /**
- * A small multi-daemon driver for GroupsLayer: every daemon of a ring gets its own
- * transitional configuration and the same regular configuration, then the same ordered stream
- * of messages (client JOIN/LEAVE/KILL and the GROUPS messages the layers ask to submit).
- * Nothing here knows the groups rules; it only routes events and records what comes out.
+ * A scripted multi-daemon driver for GroupsLayer — not a simulator: no clock, network or
+ * randomness. The test dictates every configuration and the one ordered stream of messages
+ * (client JOIN/LEAVE/KILL and the GROUPS messages the layers ask to submit), which the
+ * comparisons with the reference's captures and the cascade properties need: every daemon of a
+ * ring gets its own transitional configuration and the same regular configuration, then the
+ * same ordered stream. Nothing here knows the groups rules; it only routes events and records
+ * what comes out. The groups layer inside whole daemons, on the simulated network, with
+ * clients, crashes and partitions, runs in src/sim (test/sim/groups.test.ts).
  */
 import { readName, readU32 } from '../../src/wire/bytes.js';
 import { decodeGroupId, decodeMembershipBody, ServiceType, type MembershipBody } from '../../src/wire/client/index.js';
 import type { RingMessage } from '../../src/daemon/core/frames.js';
 import { GroupsLayer, type GroupsAction, type GroupsOutput, type Notification } from '../../src/daemon/core/groups.js';
-import { ipToProcId, type DaemonRef, type RingId } from '../../src/daemon/core/types.js';
+import type { RingId } from '../../src/wire/daemon/header.js';
+import { ipToProcId, type DaemonRef } from '../../src/daemon/core/types.js';
 
 export function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
