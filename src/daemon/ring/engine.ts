@@ -39,7 +39,7 @@ import { RingConfigError, RingSubmitError } from './errors.js';
 import { dropToken, isTokenHold, stopToken, timerFired, wakeRing } from './hurry.js';
 import * as lifecycle from './install.js';
 import type { EvsDelivered, EvsInstall, RingInstall } from './install.js';
-import { backpressure, flushTimers } from './output.js';
+import { backpressure, deadlineOf, flushTimers } from './output.js';
 import { onData } from './receive.js';
 import { RingState, type DownQueueName, type ResolvedRingSettings, type RingMode, type RingSettings, type RingStats } from './state.js';
 import { allowedNewPackets, onToken } from './token.js';
@@ -121,7 +121,7 @@ export class RingEngine {
   /** A copy of the last token this daemon sent. */
   get lastSentToken(): TokenHeader { return { ...this.st.lastToken, membId: { ...this.st.lastToken.membId } }; }
   /** Deadline of an armed timer, or null. */
-  timerDeadline(t: RingTimer): number | null { return this.st.deadline[t]; }
+  timerDeadline(t: RingTimer): number | null { return deadlineOf(this.st, t); }
 
   /** Whether packet `seq` of the current ring was received here (held now, or discarded after). */
   hasReceived(seq: number): boolean {
@@ -153,9 +153,10 @@ export class RingEngine {
 
   handleTimer(timer: RingTimer, now: number): void {
     const st = this.st;
-    const at = st.deadline[timer];
+    const at = deadlineOf(st, timer);
     if (at === null || now < at) return; // cancelled or re-armed later: a stale firing
-    st.deadline[timer] = null;
+    if (timer === 'tokenLoss') st.tokenLossAt = null;
+    else st.hurryAt = null;
     timerFired(st, timer, now);
     flushTimers(st);
   }

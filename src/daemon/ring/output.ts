@@ -92,24 +92,40 @@ export function backpressure(st: RingState, blocked: boolean): void {
 // Timers: deadlines live in the state; the edge hears only about changes, once per input.
 
 export function arm(st: RingState, t: RingTimer, at: number): void {
-  st.deadline[t] = at;
-  st.timerDirty[t] = true;
+  if (t === 'tokenLoss') {
+    st.tokenLossAt = at;
+    st.tokenLossDirty = true;
+  } else {
+    st.hurryAt = at;
+    st.hurryDirty = true;
+  }
 }
 
 export function cancel(st: RingState, t: RingTimer): void {
-  if (st.deadline[t] === null && !st.timerDirty[t]) return;
-  st.deadline[t] = null;
-  st.timerDirty[t] = true;
+  if (t === 'tokenLoss') {
+    if (st.tokenLossAt === null && !st.tokenLossDirty) return;
+    st.tokenLossAt = null;
+    st.tokenLossDirty = true;
+  } else {
+    if (st.hurryAt === null && !st.hurryDirty) return;
+    st.hurryAt = null;
+    st.hurryDirty = true;
+  }
+}
+
+/** The deadline of timer `t`, or null. */
+export function deadlineOf(st: RingState, t: RingTimer): number | null {
+  return t === 'tokenLoss' ? st.tokenLossAt : st.hurryAt;
 }
 
 export function flushTimers(st: RingState): void {
-  if (st.timerDirty.tokenLoss) {
-    st.timerDirty.tokenLoss = false;
-    st.out.push({ kind: 'timer', timer: 'tokenLoss', at: st.deadline.tokenLoss });
+  if (st.tokenLossDirty) {
+    st.tokenLossDirty = false;
+    st.out.push({ kind: 'timer', timer: 'tokenLoss', at: st.tokenLossAt });
   }
-  if (st.timerDirty.hurry) {
-    st.timerDirty.hurry = false;
-    st.out.push({ kind: 'timer', timer: 'hurry', at: st.deadline.hurry });
+  if (st.hurryDirty) {
+    st.hurryDirty = false;
+    st.out.push({ kind: 'timer', timer: 'hurry', at: st.hurryAt });
   }
 }
 

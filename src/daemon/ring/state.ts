@@ -6,7 +6,7 @@
  */
 import type { RingId, PacketHeader, TokenHeader } from '../../wire/daemon/header.js';
 import type { RtrRecord } from '../../wire/daemon/token.js';
-import type { RingAction, RingTimer } from './actions.js';
+import type { RingAction } from './actions.js';
 import type { DeliveryThreshold } from './constants.js';
 import { DownQueue, PacketPlan } from './down-queue.js';
 import type { RingSegmentSpec, RingTopology } from './topology.js';
@@ -133,8 +133,11 @@ export class RingState {
   /** Datagrams are carved from slabs: one typed-array allocation per ~20 packets, not per packet. */
   slab = new Uint8Array(0);
   slabOff = 0;
-  readonly deadline: Record<RingTimer, number | null> = { tokenLoss: null, hurry: null };
-  readonly timerDirty: Record<RingTimer, boolean> = { tokenLoss: false, hurry: false };
+  /** Timer deadlines (null: not armed), and whether the edge has yet to hear of a change. */
+  tokenLossAt: number | null = null;
+  hurryAt: number | null = null;
+  tokenLossDirty = false;
+  hurryDirty = false;
 
   // Answer_retrans outputs, and the records the next token carries.
   rtrProcId = 0;
