@@ -41,6 +41,17 @@ function messagesOf(packets: Uint8Array[]): { bytes: Uint8Array; type: number }[
   return out;
 }
 
+/** A copy of little-endian data packet `le` with its 40-byte header rewritten big-endian (the body as is). */
+function bigEndianHeader(le: Uint8Array): Uint8Array {
+  const be = Uint8Array.from(le);
+  const v = new DataView(be.buffer);
+  const lv = new DataView(le.buffer, le.byteOffset);
+  v.setUint32(0, lv.getUint32(0, true) & ~0x80000080, false);
+  for (const o of [4, 8, 12, 16, 20, 24, 28]) v.setInt32(o, lv.getInt32(o, true), false);
+  for (const o of [32, 36, 38]) v.setInt16(o, lv.getInt16(o, true), false);
+  return be;
+}
+
 /** Runs one token visit at leader A with `messages` queued; returns the data packets sent. */
 function leaderSends(messages: { bytes: Uint8Array; type: number }[], allowed = 20): Uint8Array[] {
   const { engine } = make(A, { personalWindow: allowed, window: Math.max(160, allowed) });
@@ -183,12 +194,8 @@ describe('the data channel', () => {
     const m1 = message(101);
     const m2 = message(90);
     const le = data({ from: A, seq: 1 }, m1, m2);
-    const be = Uint8Array.from(le);
+    const be = bigEndianHeader(le);
     const v = new DataView(be.buffer);
-    const lv = new DataView(le.buffer, le.byteOffset);
-    v.setUint32(0, lv.getUint32(0, true) & ~0x80000080, false);
-    for (const o of [4, 8, 12, 16, 20, 24, 28]) v.setInt32(o, lv.getInt32(o, true), false);
-    for (const o of [32, 36, 38]) v.setInt16(o, lv.getInt16(o, true), false);
     const inBody = 40 + 101 + 3; // first fragment 101 bytes, 3 pad bytes
     v.setInt16(inBody, -1, false);
     v.setInt16(inBody + 2, 90, false);
@@ -234,6 +241,22 @@ describe('segments: routed unicasts and relays', () => {
     new DataView(want.buffer).setInt32(4, A, true);
     expect(s[0]!.bytes).toEqual(want);
     expect(engine.highestSeq).toBe(1); // and it is taken in
+  });
+
+  it('a big-endian ROUTED packet is relayed in its writer\'s order: ROUTED cleared, me as transmitter', () => {
+    const { engine } = make(A, {}, [A, B, D], [[A, B], [D]]);
+    const le = data({ from: D, seq: 1, type: PacketType.AGREED | PacketType.ROUTED }, message(100));
+    const be = bigEndianHeader(le);
+    engine.handleDatagram('data', be, 1);
+    const s = sends(engine.takeActions());
+    expect(s).toHaveLength(1);
+    const want = Uint8Array.from(be);
+    want[3] = want[3]! & ~0x20;
+    new DataView(want.buffer).setInt32(4, A, false);
+    expect(Buffer.from(s[0]!.bytes).toString('hex')).toBe(Buffer.from(want).toString('hex'));
+    expect(be[3]! & 0x20).toBe(0x20); // the datagram handed in is untouched
+    expect(delivered(engine.takeActions())).toHaveLength(0);
+    expect(engine.highestSeq).toBe(1);
   });
 });
 

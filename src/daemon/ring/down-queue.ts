@@ -14,6 +14,7 @@
  */
 import { PacketType, Size } from '../../wire/daemon/constants.js';
 import { padBefore } from '../../wire/daemon/data.js';
+import { putFragmentHeader } from '../../wire/daemon/data-inplace.js';
 import { FRAGMENT_SIZE } from './constants.js';
 
 export class DownMessage {
@@ -76,12 +77,7 @@ export class PacketPlan {
       if (i > 0) {
         const pad = padBefore(o - start);
         for (let p = 0; p < pad; p++) buf[o++] = 0;
-        const idx = this.index[i]!;
-        buf[o] = idx & 0xff;
-        buf[o + 1] = (idx >>> 8) & 0xff;
-        buf[o + 2] = len & 0xff;
-        buf[o + 3] = (len >>> 8) & 0xff;
-        o += Size.FRAGMENT_HEADER;
+        o = putFragmentHeader(buf, o, this.index[i]!, len);
       }
       const from = f * FRAGMENT_SIZE;
       buf.set(m.bytes.subarray(from, from + len), o);

@@ -11,7 +11,7 @@
  *   scast(seg)   = my segment: the broadcast (if needed); another: ROUTED unicast to its first
  *                  current member
  */
-import type { MembershipId } from '../../wire/daemon/header.js';
+import type { RingId } from '../../wire/daemon/header.js';
 import { RingConfigError } from './errors.js';
 
 export interface RingSegmentSpec {
@@ -31,7 +31,7 @@ export class RingTopology {
   readonly bcastNeeded: boolean;
   readonly numSegments: number;
 
-  readonly ringId: MembershipId;
+  readonly ringId: RingId;
   /** Current members in ring order. */
   readonly members: readonly number[];
   readonly leader: number;
@@ -49,7 +49,7 @@ export class RingTopology {
   private readonly indexById: Map<number, number>;
   private readonly memberSet: Set<number>;
 
-  constructor(myId: number, segments: readonly RingSegmentSpec[], ringId: MembershipId, members: readonly number[]) {
+  constructor(myId: number, segments: readonly RingSegmentSpec[], ringId: RingId, members: readonly number[]) {
     this.myId = myId | 0;
     this.numSegments = segments.length;
     const ids: number[] = [];

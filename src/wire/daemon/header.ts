@@ -14,8 +14,8 @@
  * fragment headers); we read it in the writer's order like every other field.
  */
 import { ProtocolError } from '../errors.js';
-import { Size } from './constants.js';
-import { ENDIAN_MARKER, put16, put32, Reader, readerFor } from '../bytes.js';
+import { PacketType, Size } from './constants.js';
+import { bswap32, ENDIAN_MARKER, put16, put32, Reader, readerFor } from '../bytes.js';
 
 /**
  * A ring (membership) id, the wire's membership_id: the proc id of the daemon that formed the
@@ -190,4 +190,30 @@ export function repackedPacket(bytes: Uint8Array, header: PacketHeader, le: bool
   encodePacketHeaderInto(header, header.dataLen, out, 0);
   if (!le) out.set(bytes.subarray(34, Size.PACKET_HEADER), 34);
   return out;
+}
+
+// In-place patches of a whole datagram's header (the ring engine re-sends and stamps packets
+// without re-encoding them). `le` is the writer's order of `bytes` (Reader.le; the engine's own
+// and stored packets are little-endian). The ROUTED bit sits in the type word's low byte.
+
+/** Sets packet_header.transmiter_id (also token_header's) to `id`. */
+export function patchTransmitter(bytes: Uint8Array, le: boolean, id: number): void {
+  put32(bytes, 4, le ? id : bswap32(id));
+}
+
+/** Sets packet_header.token_round to `round`. */
+export function patchTokenRound(bytes: Uint8Array, le: boolean, round: number): void {
+  put32(bytes, 24, le ? round : bswap32(round));
+}
+
+/** Sets the ROUTED bit of packet_header.type. */
+export function setRoutedFlag(bytes: Uint8Array, le: boolean): void {
+  const o = le ? 0 : 3;
+  bytes[o] = bytes[o]! | PacketType.ROUTED;
+}
+
+/** Clears the ROUTED bit of packet_header.type. */
+export function clearRoutedFlag(bytes: Uint8Array, le: boolean): void {
+  const o = le ? 0 : 3;
+  bytes[o] = bytes[o]! & ~PacketType.ROUTED;
 }
