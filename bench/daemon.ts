@@ -8,9 +8,9 @@
  *
  * Needs SPREAD_REF (the reference install prefix) and our daemon built; otherwise skipped.
  */
-import { readFileSync } from 'node:fs';
 import { oursDaemonBuilt, referenceBin, referencePrefix, startDaemon, type DaemonHandle } from '../interop/launcher.js';
 import { runOnce } from '../interop/session.js';
+import { median, peakRssKb } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 const REPS = 3;
@@ -26,21 +26,7 @@ const CASES: readonly FloodCase[] = [
   { bytes: 1000, messages: 20_000, tcp: true },
 ];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
-/** Peak resident set of a process in kB (Linux), or NaN. */
-function peakRssKb(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? NaN : Number(m[1]);
-  } catch {
-    return NaN;
-  }
-}
 
 async function flood(spflooder: string, d: DaemonHandle, c: FloodCase, user: string): Promise<number> {
   const r = await runOnce(

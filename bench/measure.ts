@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Timing helpers for benchmarks: run a function in growing batches for a fixed wall-clock
  * budget after a short warm-up, and report operations per second.
@@ -46,4 +48,31 @@ export function measure(fn: () => unknown, durationMs: number): Measurement {
   }
   const seconds = Number(elapsed) / 1e9;
   return { opsPerSec: ops / seconds, ops, seconds };
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Peak resident set of a process in kB (Linux), or NaN. */
+export function peakRssKb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? NaN : Number(m[1]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** User + system CPU seconds a process has used so far (Linux), or NaN; `sys` only the system part. */
+export function cpuSeconds(pid: number, sys = false): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((sys ? 0 : Number(f[11])) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }

@@ -16,11 +16,11 @@
  * RING_REAL_PROF_DIR (our daemons write V8 CPU profiles there: `--cpu-prof`).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { oursDaemonBuilt, referencePrefix, repoRoot, type Impl } from '../interop/launcher.js';
 import { startTopology, type Topology } from '../interop/topology.js';
 import type { FloodService } from '../interop/flood.js';
+import { cpuSeconds, median, peakRssKb } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 interface Flood {
@@ -49,32 +49,6 @@ const PLANS: readonly RingPlan[] = [
   },
   { daemons: 5, floods: [f('5d 100 B agreed cold', 100, 40_000), f('5d 100 B agreed warm', 100, 40_000), f('5d 1000 B agreed warm', 1000, 40_000), f('5d 1000 B safe warm', 1000, 40_000, 'safe')] },
 ];
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** User + system CPU seconds a process has used so far (Linux), or NaN; `sys` only the system part. */
-function cpuSeconds(pid: number, sys = false): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((sys ? 0 : Number(f[11])) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-function peakRssKb(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? NaN : Number(m[1]);
-  } catch {
-    return NaN;
-  }
-}
 
 interface FloodResult {
   seconds: number;

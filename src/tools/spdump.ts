@@ -57,7 +57,7 @@ import {
   type ByteRange,
   type Channel,
   type Datagram,
-  type MembershipId,
+  type RingId,
 } from '../wire/daemon/index.js';
 import { readCapture, timeAt, type Capture, type TcpConnection, type TcpDirection, type UdpDatagram } from '../wire/pcap/index.js';
 
@@ -172,7 +172,7 @@ export function classifyPorts(udp: readonly UdpDatagram[], segmentPorts: readonl
 // ---------------------------------------------------------------------------------------------
 // Formatting helpers
 
-function membStr(m: MembershipId): string {
+function membStr(m: RingId): string {
   return `(${ipString(m.procId)},${m.time})`;
 }
 

@@ -30,7 +30,7 @@ import { membershipSettingsFromConfig } from '../../src/daemon/membership/settin
 import type { DeliverAction } from '../../src/daemon/ring/actions.js';
 import {
   decodeDatagram, firstDifferenceOutside, getArq, ipString, procIdOf, uninitialisedRanges,
-  type Channel, type Datagram, type MembershipId,
+  type Channel, type Datagram, type RingId,
 } from '../../src/wire/daemon/index.js';
 import { readCapture } from '../../src/wire/pcap/index.js';
 
@@ -89,7 +89,7 @@ export function loadConf(path: string): SpreadConfig {
   return parseConfig(readFileSync(path, 'utf8'), path);
 }
 
-function sameId(a: MembershipId, b: MembershipId): boolean {
+function sameId(a: RingId, b: RingId): boolean {
   return a.procId === b.procId && a.time === b.time;
 }
 
@@ -115,9 +115,9 @@ export class CaptureRing implements RingPort {
   evs = false;
   lastSeq = 0;
   /** Data packets' ring id (the old one during EVS). */
-  ringId: MembershipId;
+  ringId: RingId;
   /** The token's ring id and ring. */
-  tokenRingId: MembershipId;
+  tokenRingId: RingId;
   members: number[];
   tokenDeadline: number | null = null;
   private readonly received = new Set<number>();
@@ -135,7 +135,7 @@ export class CaptureRing implements RingPort {
     return this.received.has(seq);
   }
 
-  standby(ringId: MembershipId, members: readonly number[]): void {
+  standby(ringId: RingId, members: readonly number[]): void {
     this.ringId = { ...ringId };
     this.tokenRingId = { ...ringId };
     this.members = members.slice();
@@ -285,7 +285,7 @@ export interface Installed {
   t: number;
   kind: 'transitional' | 'regular';
   members: readonly number[];
-  id: MembershipId;
+  id: RingId;
 }
 
 export interface ReplayResult {

@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { RingEngine } from '../../src/daemon/ring/engine.js';
 import { DeliveryThreshold } from '../../src/daemon/ring/constants.js';
 import { PacketType } from '../../src/wire/daemon/constants.js';
-import type { MembershipId } from '../../src/wire/daemon/header.js';
+import type { RingId } from '../../src/wire/daemon/header.js';
 import { A, B, C, HASH, RING, data, dataOf, delivered, message, sends, token, tokenOf } from './helpers.js';
 
-const NEW: MembershipId = { procId: A, time: 2000 };
+const NEW: RingId = { procId: A, time: 2000 };
 const m = (n: number, fill: number): Uint8Array => message(n, undefined, fill);
 
 /** Engine of B on ring A,B,C (installed), delivery blocked so that packets stay held. */

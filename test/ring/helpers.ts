@@ -4,7 +4,7 @@ import type { RingAction, SendAction } from '../../src/daemon/ring/actions.js';
 import { decodeDatagram, encodeDatagram, type Datagram } from '../../src/wire/daemon/datagram.js';
 import type { DataPacket, Fragment } from '../../src/wire/daemon/data.js';
 import type { RegularToken, RtrRecord } from '../../src/wire/daemon/token.js';
-import type { MembershipId } from '../../src/wire/daemon/header.js';
+import type { RingId } from '../../src/wire/daemon/header.js';
 import { PacketType, setArq, setRetrans } from '../../src/wire/daemon/constants.js';
 import { encodeMessage, makeHint } from '../../src/wire/client/message.js';
 import { ServiceType } from '../../src/wire/client/constants.js';
@@ -14,7 +14,7 @@ export const B = (10 << 24) | 2;
 export const C = (10 << 24) | 3;
 export const D = (10 << 24) | (1 << 8) | 1; // a second segment
 export const HASH = 0x12345678;
-export const RING: MembershipId = { procId: A, time: 1000 };
+export const RING: RingId = { procId: A, time: 1000 };
 
 export interface Made {
   engine: RingEngine;
@@ -56,7 +56,7 @@ export interface TokenFields {
   aru?: number;
   aruLastId?: number;
   fc?: number;
-  membId?: MembershipId;
+  membId?: RingId;
   rtr?: RtrRecord[];
   hash?: number;
 }
@@ -100,7 +100,7 @@ export interface DataFields {
   seq: number;
   type?: number;
   round?: number;
-  membId?: MembershipId;
+  membId?: RingId;
   fragments?: Fragment[];
   hash?: number;
 }

@@ -9,7 +9,7 @@
  * order: old-ring messages, transitional configuration, the rest of the old ring's messages,
  * regular configuration.
  */
-import type { MembershipId } from '../../wire/daemon/header.js';
+import type { RingId } from '../../wire/daemon/header.js';
 import type { DeliverAction, SendAction } from '../ring/actions.js';
 
 export type { DeliverAction, SendAction } from '../ring/actions.js';
@@ -53,7 +53,7 @@ export interface MembershipTimerAction {
 export interface TransitionalAction {
   readonly kind: 'transitional';
   readonly members: readonly number[];
-  readonly id: MembershipId;
+  readonly id: RingId;
   /** Commit_membership: every daemon of the commit set, conf order. */
   readonly commit: readonly number[];
 }
@@ -62,7 +62,7 @@ export interface TransitionalAction {
 export interface RegularAction {
   readonly kind: 'regular';
   readonly members: readonly number[];
-  readonly ringId: MembershipId;
+  readonly ringId: RingId;
 }
 
 /**

@@ -27,7 +27,7 @@
  */
 import { PacketType, Size } from '../../wire/daemon/constants.js';
 import { safeDecode, type Channel, type Datagram } from '../../wire/daemon/datagram.js';
-import { peekType, type MembershipId } from '../../wire/daemon/header.js';
+import { peekType, type RingId } from '../../wire/daemon/header.js';
 import { MembershipTimer, type MembershipAction } from './actions.js';
 import { MembershipConf } from './conf.js';
 import { checkCommit, completeEvs, evsComplete, onForm2 } from './evs.js';
@@ -79,12 +79,12 @@ export class Membership {
   }
 
   /** Memb_id(): my regular ring id (the old one during EVS). */
-  get ringId(): MembershipId {
+  get ringId(): RingId {
     return copyId(this.s.membershipId);
   }
 
   /** Memb_active_id(): the future ring id during EVS, else Memb_id(). */
-  get activeRingId(): MembershipId {
+  get activeRingId(): RingId {
     return copyId(this.s.state === MembState.EVS ? this.s.futureMembershipId : this.s.membershipId);
   }
 

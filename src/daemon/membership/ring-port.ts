@@ -31,36 +31,19 @@
  *      when it fires the engine does its `loseToken()` part and reports `tokenLost`, which the
  *      edge hands to `Membership.tokenLost(now)`.
  */
-import type { MembershipId } from '../../wire/daemon/header.js';
+import type { RingId } from '../../wire/daemon/header.js';
 import type { DeliverAction } from '../ring/actions.js';
+import type { EvsDelivered, EvsInstall } from '../ring/install.js';
 
-/** The new ring as Read_form2 hands it to the engine. */
-export interface EvsRing {
-  /** Future_membership_id: the token's memb_id from now on; the regular ring id after EVS. */
-  readonly ringId: MembershipId;
-  /** The new ring's members in ring order (conf order). */
-  readonly members: readonly number[];
-  /** Membership_id of my old ring (see E2); (my id, −1) before my first ring. */
-  readonly oldRingId: MembershipId;
-  /** highest_seq of my old ring's record on the FORM2 token (≥ my Highest_seq). */
-  readonly highestSeq: number;
-  /** aru of my old ring's record: everything up to it is stable and is delivered now. */
-  readonly aru: number;
-  /** Seqs of my old ring that nobody in the new ring has: they become EVS dummies. */
-  readonly holes: readonly number[];
-  /** Last_seq: the FORM2 token's seq, larger than any seq of any old ring (see E5). */
-  readonly lastSeq: number;
-  /** Token_rounds to start with: 1 at the last member (it sent the first token), else 0. */
-  readonly tokenRounds: 0 | 1;
-}
+/**
+ * The new ring as Read_form2 hands it to the engine: the engine's EvsInstall (field meanings
+ * there; `oldRingId` is (my id, −1) before my first ring, `lastSeq` the FORM2 token's seq, see
+ * E2 and E5), with Token_rounds 1 at the last member (it sent the first token), else 0.
+ */
+export type EvsRing = EvsInstall & { readonly tokenRounds: 0 | 1 };
 
 /** What completeEvs delivered, split at the point where the transitional configuration goes. */
-export interface EvsDeliveries {
-  /** Old-ring messages up to the first hole or the first SAFE packet. */
-  readonly beforeTransitional: readonly DeliverAction[];
-  /** The rest of the old ring's messages (after the first hole: only from commit members). */
-  readonly afterTransitional: readonly DeliverAction[];
-}
+export type EvsDeliveries = Readonly<EvsDelivered>;
 
 export interface RingPort {
   /** Highest_seq of my current (old) ring. */
@@ -85,7 +68,7 @@ export interface RingPort {
    * `members` (me alone) under `ringId` (me, −1), no live token. Datagrams are screened and
    * handed up as on any ring; nothing is sent.
    */
-  standby(ringId: MembershipId, members: readonly number[]): void;
+  standby(ringId: RingId, members: readonly number[]): void;
 
   /**
    * Memb_token_loss, ring part: Token_alive = 0 (tokens are swallowed: the veto), delivery

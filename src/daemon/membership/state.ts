@@ -7,7 +7,7 @@
  * only way in from outside the folder.
  */
 import type { Channel } from '../../wire/daemon/datagram.js';
-import type { MembershipId, PacketHeader } from '../../wire/daemon/header.js';
+import type { RingId, PacketHeader } from '../../wire/daemon/header.js';
 import type { MembershipTimeouts } from '../config/constants.js';
 import { MembershipTimer, type MembershipAction } from './actions.js';
 import type { MembershipConf } from './conf.js';
@@ -45,24 +45,24 @@ export interface MembershipStatus {
   readonly state: MembState;
   readonly tokenAlive: boolean;
   /** Current regular membership id and members (ring order); {me} with the old id after a token loss. */
-  readonly ringId: MembershipId;
+  readonly ringId: RingId;
   readonly members: readonly number[];
   /** Members of the last regular configuration delivered (Reg_membership). */
   readonly regularMembers: readonly number[];
   readonly leader: number;
   /** Ring being installed (EVS), or the last one installed. */
-  readonly futureRingId: MembershipId;
+  readonly futureRingId: RingId;
   readonly futureMembers: readonly number[];
-  readonly transId: MembershipId;
+  readonly transId: RingId;
   readonly commit: readonly number[];
   readonly membershipChanges: number;
 }
 
-export function sameId(a: MembershipId, b: MembershipId): boolean {
+export function sameId(a: RingId, b: RingId): boolean {
   return a.procId === b.procId && a.time === b.time;
 }
 
-export function copyId(m: MembershipId): MembershipId {
+export function copyId(m: RingId): RingId {
   return { procId: m.procId | 0, time: m.time | 0 };
 }
 
@@ -80,12 +80,12 @@ export class MembershipState {
   tokenAlive = false;
   /** Membership: current ring members in ring order. */
   membership: number[];
-  membershipId: MembershipId;
+  membershipId: RingId;
   regMembership: number[];
   futureMembership: number[] = [];
-  futureMembershipId: MembershipId = { procId: 0, time: 0 };
-  form1MembId: MembershipId | null = null;
-  transMembId: MembershipId = { procId: 0, time: 0 };
+  futureMembershipId: RingId = { procId: 0, time: 0 };
+  form1MembId: RingId | null = null;
+  transMembId: RingId = { procId: 0, time: 0 };
   fTransMembTime = 0;
   lastTimeUsed = INITIAL_RING_TIME;
   mySegRep = -1;
@@ -171,7 +171,7 @@ export class MembershipState {
   }
 
   /** The header of a membership packet (ALIVE, JOIN, REFER) I send. */
-  packetHeader(type: number, membId: MembershipId = { procId: 0, time: 0 }): PacketHeader {
+  packetHeader(type: number, membId: RingId = { procId: 0, time: 0 }): PacketHeader {
     return {
       type, transmitterId: this.myId, procId: this.myId, membId, seq: 0, tokenRound: 0,
       confHash: this.confHash, dataLen: 0, padding: 0, fragIndex: 0, fragLen: 0,

@@ -17,7 +17,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import { Limits, PacketType, Size } from './constants.js';
-import { putMembId, type MembershipId, type TokenHeader } from './header.js';
+import { putMembId, type RingId, type TokenHeader } from './header.js';
 import { putRep, type RepInfo } from './membership.js';
 import { bytesOf, checkRange, put16, put32, putRaw, type Reader } from '../bytes.js';
 
@@ -39,7 +39,7 @@ export interface FormReps {
 }
 
 export interface RingRecord {
-  membId: MembershipId;
+  membId: RingId;
   transTime: number;
   aru: number;
   highestSeq: number;
@@ -65,7 +65,7 @@ export interface Form2Token {
   header: TokenHeader;
   members: FormMembers;
   /** The new ring's id (stale bytes while members.numMembers is 0). */
-  newRingId: MembershipId;
+  newRingId: RingId;
   rings: RingRecord[];
 }
 

@@ -19,19 +19,19 @@
 import { ProtocolError } from '../errors.js';
 import { ServiceType } from '../client/constants.js';
 import { Size } from './constants.js';
-import { putMembId, type MembershipId } from './header.js';
+import { putMembId, type RingId } from './header.js';
 import { bytesOf, ENDIAN_MARKER, put16, put32, readerFor, readName, writeName, type Reader } from '../bytes.js';
 
 export interface GroupsDaemon {
   procId: number;
   /** The group's memb_id at the sending representative. */
-  membId: MembershipId;
+  membId: RingId;
   members: string[];
 }
 
 export interface GroupsEntry {
   name: string;
-  groupId: { membId: MembershipId; index: number };
+  groupId: { membId: RingId; index: number };
   /** 0 or 1 as written (u16). */
   changed: number;
   daemons: GroupsDaemon[];
@@ -49,7 +49,7 @@ export interface GroupsMessage {
   /** The hint word's raw bytes read little-endian. */
   hint: number;
   /** The regular ring id this message was (re)stamped with. */
-  membId: MembershipId;
+  membId: RingId;
   /** Present only in the first-built buffer (first flag 1). */
   syncedSet: number[] | null;
   groups: GroupsEntry[];

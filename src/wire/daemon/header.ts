@@ -28,8 +28,6 @@ export interface RingId {
   readonly time: number;
 }
 
-/** @deprecated The old name of RingId, kept until the files that still say it are renamed. */
-export type MembershipId = RingId;
 
 export interface PacketHeader {
   /** The full type word with the endian marker cleared. */

@@ -12,12 +12,12 @@
  */
 import { ProtocolError } from '../errors.js';
 import { Size } from './constants.js';
-import { putMembId, type MembershipId, type TokenHeader } from './header.js';
+import { putMembId, type RingId, type TokenHeader } from './header.js';
 import { put16, put32, type Reader } from '../bytes.js';
 
 export interface RtrRecord {
   /** Ring whose packets are requested. */
-  membId: MembershipId;
+  membId: RingId;
   /** Requester, or −1 (several). */
   procId: number;
   /** Requester's segment, or −1 (several). */
@@ -72,7 +72,7 @@ export function encodeRtrListInto(rtr: readonly RtrRecord[], buf: Uint8Array, o:
 }
 
 /** The token the last member of a new ring sends (twice) to the new leader. */
-export function firstRegularToken(ringId: MembershipId, procId: number, confHash: number): RegularToken {
+export function firstRegularToken(ringId: RingId, procId: number, confHash: number): RegularToken {
   return {
     kind: 'token',
     littleEndian: true,
