@@ -76,3 +76,16 @@ export function cpuSeconds(pid: number, sys = false): number {
     return NaN;
   }
 }
+
+/** The machine's UDP counters (/proc/net/snmp, Linux): datagrams sent, and receive-buffer drops. */
+export function udpCounters(): { out: number; rcvbufErrors: number } {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]?.split(/\s+/) ?? [];
+    const values = lines[1]?.split(/\s+/) ?? [];
+    const get = (n: string): number => Number(values[names.indexOf(n)] ?? NaN);
+    return { out: get('OutDatagrams'), rcvbufErrors: get('RcvbufErrors') };
+  } catch {
+    return { out: NaN, rcvbufErrors: NaN };
+  }
+}

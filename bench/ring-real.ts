@@ -17,10 +17,10 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { oursDaemonBuilt, referencePrefix, repoRoot, type Impl } from '../interop/launcher.js';
+import { oursDaemonBuilt, referenceBin, referencePrefix, repoRoot, type Impl } from '../interop/launcher.js';
 import { startTopology, type Topology } from '../interop/topology.js';
 import type { FloodService } from '../interop/flood.js';
-import { cpuSeconds, median, peakRssKb } from './measure.js';
+import { cpuSeconds, median, peakRssKb, udpCounters } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 interface Flood {
@@ -29,6 +29,8 @@ interface Flood {
   size: number;
   count: number;
   service: FloodService;
+  /** Messages per second for a latency run (the writer is paced); 0: a flood, as fast as it goes. */
+  rate: number;
 }
 
 interface RingPlan {
@@ -36,7 +38,7 @@ interface RingPlan {
   floods: readonly Flood[];
 }
 
-const f = (name: string, size: number, count: number, service: FloodService = 'agreed'): Flood => ({ name, size, count, service });
+const f = (name: string, size: number, count: number, service: FloodService = 'agreed', rate = 0): Flood => ({ name, size, count, service, rate });
 
 const PLANS: readonly RingPlan[] = [
   { daemons: 3, floods: [f('3d 100 B agreed cold', 100, 40_000), f('3d 100 B agreed warm', 100, 40_000), f('3d 100 B safe warm', 100, 40_000, 'safe')] },
@@ -45,6 +47,7 @@ const PLANS: readonly RingPlan[] = [
     floods: [
       f('3d 1000 B agreed cold', 1000, 40_000), f('3d 1000 B agreed warm', 1000, 40_000), f('3d 1000 B safe warm', 1000, 40_000, 'safe'),
       f('3d 10 kB agreed warm', 10_000, 4_000), f('3d 100 kB agreed warm', 100_000, 400),
+      f('3d 100 B agreed at 10k/s', 100, 20_000, 'agreed', 10_000), f('3d 100 B safe at 10k/s', 100, 20_000, 'safe', 10_000),
     ],
   },
   { daemons: 5, floods: [f('5d 100 B agreed cold', 100, 40_000), f('5d 100 B agreed warm', 100, 40_000), f('5d 1000 B agreed warm', 1000, 40_000), f('5d 1000 B safe warm', 1000, 40_000, 'safe')] },
@@ -55,56 +58,90 @@ interface FloodResult {
   /** CPU seconds all the ring's daemons used during the flood (sys: in the kernel). */
   cpu: number;
   sys: number;
+  /** UDP datagrams the machine sent during the flood, and receive-buffer drops (whole machine). */
+  datagrams: number;
+  drops: number;
+  /** Latency run only (NaN for floods). */
   p50: number;
   p99: number;
 }
 
-/** Runs one flood client to completion; resolves with its JSON line (and the `ready` promise for readers). */
-function client(t: Topology, node: number, args: string[], onReady?: () => void): Promise<Record<string, unknown>> {
-  const script = join(repoRoot(), 'dist', 'interop', 'flood.js');
-  // The reader must keep up with the daemon (the reference cuts a session 1000 messages behind),
-  // so as root it runs at a higher priority than the daemons; the same for both implementations.
-  const boost = args[1] === 'read' && process.getuid?.() === 0 ? ['nice', '-n', '-10'] : [];
-  const argv = [...boost, process.execPath, script, '--spread', t.nodes[node]!.spreadTcp, ...args];
+const now = (): number => performance.timeOrigin + performance.now();
+
+interface Child {
+  /** Resolves with the process's stdout once it exits 0 (rejects otherwise), and its exit time. */
+  done: Promise<{ out: string; exitMs: number }>;
+  /** Resolves when stdout first contains `text`. */
+  saw(text: string): Promise<void>;
+}
+
+function run(argv: readonly string[]): Child {
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
+  const waiters: { text: string; res: () => void }[] = [];
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString('utf8');
-    if (onReady !== undefined && out.includes('ready\n')) {
-      onReady();
-      onReady = undefined;
-    }
+    for (const w of waiters.filter((x) => out.includes(x.text))) w.res();
   });
   child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
   const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 180_000);
-  return new Promise((res, rej) => {
-    child.once('exit', (code) => {
+  const done = new Promise<{ out: string; exitMs: number }>((res, rej) => {
+    child.once('exit', (code, signal) => {
+      const exitMs = now();
       clearTimeout(timer);
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || line === undefined) rej(new Error(`flood client exited ${code}: ${err.slice(-500)}`));
-      else res(JSON.parse(line) as Record<string, unknown>);
+      if (code === 0) res({ out, exitMs });
+      else rej(new Error(`${argv.slice(0, 2).join(' ')} exited ${code ?? signal}: ${(err || out).slice(-500)}`));
     });
   });
+  return { done, saw: (text) => new Promise((res) => (out.includes(text) ? res() : waiters.push({ text, res }))) };
 }
 
-async function flood(t: Topology, fl: Flood, group: string): Promise<FloodResult> {
-  const last = t.nodes.length - 1;
-  let ready: () => void = () => undefined;
-  const isReady = new Promise<void>((r) => (ready = r));
-  const reader = client(t, last, ['--role', 'read', '--count', String(fl.count), '--group', group, '--idle-ms', '20000'], ready);
-  await Promise.race([isReady, reader]);
-  const cpu0 = t.nodes.reduce((sum, n) => sum + cpuSeconds(n.daemon.pid), 0);
-  const sys0 = t.nodes.reduce((sum, n) => sum + cpuSeconds(n.daemon.pid, true), 0);
-  const writer = await client(t, 0, ['--role', 'write', '--count', String(fl.count), '--size', String(fl.size), '--service', fl.service, '--group', group]);
-  const r = await reader;
-  if (r.received !== fl.count || r.duplicates !== 0 || r.fifoBreaks !== 0) {
-    throw new Error(`${fl.name}: reader got ${String(r.received)}/${fl.count} (duplicates ${String(r.duplicates)}, FIFO breaks ${String(r.fifoBreaks)})`);
+const floodJs = (): string => join(repoRoot(), 'dist', 'interop', 'flood.js');
+const json = (out: string): Record<string, unknown> => JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as Record<string, unknown>;
+
+/**
+ * The reader on the last daemon. A flood is read by the reference's spflooder -ro when it is
+ * installed (C, light: it keeps up with either daemon; it connects without membership notices
+ * and exits once it has the count), else by our reader; a latency run always by ours (it reads the times
+ * the writer stamps). Resolves when it is joined.
+ */
+async function startReader(t: Topology, fl: Flood): Promise<{ done: Promise<{ seconds: (startMs: number) => number; p50: number; p99: number }> }> {
+  const spread = t.nodes[t.nodes.length - 1]!.spreadTcp;
+  const spflooder = fl.rate === 0 ? referenceBin('spflooder') : undefined;
+  if (spflooder !== undefined) {
+    const c = run(['stdbuf', '-oL', spflooder, '-ro', '-m', String(fl.count), '-s', spread, '-u', `r${Math.floor(Math.random() * 1e6)}`]);
+    await Promise.race([c.saw('Only receiving messages'), c.done]);
+    await new Promise((r) => setTimeout(r, 300)); // its join is ordered round the ring
+    return { done: c.done.then(({ exitMs }) => ({ seconds: (startMs: number) => (exitMs - startMs) / 1000, p50: NaN, p99: NaN })) };
   }
-  const lat = r.latencyMs as { p50: number; p99: number };
-  const cpu = t.nodes.reduce((sum, n) => sum + cpuSeconds(n.daemon.pid), 0) - cpu0;
-  const sys = t.nodes.reduce((sum, n) => sum + cpuSeconds(n.daemon.pid, true), 0) - sys0;
-  return { cpu, sys, seconds: ((r.lastMs as number) - (writer.startMs as number)) / 1000, p50: lat.p50, p99: lat.p99 };
+  const c = run([process.execPath, floodJs(), '--spread', spread, '--role', 'read', '--count', String(fl.count), '--group', 'flooder', '--idle-ms', '20000']);
+  await Promise.race([c.saw('ready\n'), c.done]);
+  return {
+    done: c.done.then(({ out }) => {
+      const r = json(out);
+      if (r.received !== fl.count || r.duplicates !== 0 || r.fifoBreaks !== 0) {
+        throw new Error(`${fl.name}: reader got ${String(r.received)}/${fl.count} (duplicates ${String(r.duplicates)}, FIFO breaks ${String(r.fifoBreaks)})`);
+      }
+      const lat = r.latencyMs as { p50: number; p99: number };
+      return { seconds: (startMs: number) => ((r.lastMs as number) - startMs) / 1000, p50: lat.p50, p99: lat.p99 };
+    }),
+  };
+}
+
+async function flood(t: Topology, fl: Flood): Promise<FloodResult> {
+  const reader = await startReader(t, fl);
+  const cpu = (sys: boolean): number => t.nodes.reduce((sum, n) => sum + cpuSeconds(n.daemon.pid, sys), 0);
+  const [cpu0, sys0, udp0] = [cpu(false), cpu(true), udpCounters()];
+  const w = run([process.execPath, floodJs(), '--spread', t.nodes[0]!.spreadTcp, '--role', 'write', '--count', String(fl.count),
+    '--size', String(fl.size), '--service', fl.service, '--group', 'flooder', '--rate', String(fl.rate)]);
+  const writer = json((await w.done).out);
+  const r = await reader.done;
+  const udp1 = udpCounters();
+  return {
+    seconds: r.seconds(writer.startMs as number), cpu: cpu(false) - cpu0, sys: cpu(true) - sys0,
+    datagrams: udp1.out - udp0.out, drops: udp1.rcvbufErrors - udp0.rcvbufErrors, p50: r.p50, p99: r.p99,
+  };
 }
 
 interface Sample {
@@ -120,9 +157,10 @@ async function runRing(impl: Impl, plan: RingPlan, sample: Sample, wanted: (name
   const t = await startTopology({ kind: 'loopback', nodes: Array.from({ length: plan.daemons }, () => impl), ...env });
   try {
     await t.waitForRing(plan.daemons, { timeoutMs: 30_000 });
-    for (const [i, fl] of floods.entries()) {
-      const r = await flood(t, fl, `flood${i}`);
-      opts.log(`  ${impl} ${fl.name}: ${r.seconds.toFixed(3)} s, daemons' CPU ${r.cpu.toFixed(2)} s (sys ${r.sys.toFixed(2)}), p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`);
+    for (const fl of floods) {
+      const r = await flood(t, fl);
+      const lat = fl.rate > 0 ? `, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms` : '';
+      opts.log(`  ${impl} ${fl.name}: ${r.seconds.toFixed(3)} s, daemons' CPU ${r.cpu.toFixed(2)} s (sys ${r.sys.toFixed(2)}), ${r.datagrams} datagrams, ${r.drops} dropped${lat}`);
       const list = sample.results.get(fl.name) ?? [];
       list.push(r);
       sample.results.set(fl.name, list);
@@ -134,36 +172,31 @@ async function runRing(impl: Impl, plan: RingPlan, sample: Sample, wanted: (name
 }
 
 function rowsFor(plan: RingPlan, impls: readonly Impl[], samples: Map<Impl, Sample>): BenchRow[] {
-  const rows: BenchRow[] = [];
   const ours = samples.get('ours');
   const ref = samples.get('reference');
+  const mine = impls.includes('ours') ? ours : ref;
   const pick = (s: Sample | undefined, name: string, k: keyof FloodResult): number | undefined => {
     const rs = s?.results.get(name);
     return rs === undefined || rs.length === 0 ? undefined : median(rs.map((r) => r[k]));
   };
+  const row = (name: string, unit: string, value: number | undefined, baseline: number | undefined, higherIsBetter = true): BenchRow => ({
+    group: 'ring-real', name, unit, value: value ?? NaN, higherIsBetter,
+    ...(baseline !== undefined && impls.length > 1 ? { baseline: { label: 'reference', value: baseline } } : {}),
+  });
+  const rows: BenchRow[] = [];
   for (const fl of plan.floods) {
-    const o = pick(ours, fl.name, 'seconds');
-    const b = pick(ref, fl.name, 'seconds');
-    if (o === undefined && b === undefined) continue;
-    const main = impls.includes('ours') ? o : b;
-    const base = (v: number | undefined) => (v !== undefined && impls.length > 1 ? { baseline: { label: 'reference', value: v } } : {});
-    rows.push({ group: 'ring-real', name: `${fl.name} msgs/s`, unit: 'msgs/s', value: fl.count / (main ?? NaN), ...base(b === undefined ? undefined : fl.count / b) });
-    const cpuOf = (s: Sample | undefined): number | undefined => {
-      const c = pick(s, fl.name, 'cpu');
-      return c === undefined ? undefined : (c * 1e6) / fl.count;
-    };
-    const co = cpuOf(impls.includes('ours') ? ours : ref);
-    rows.push({ group: 'ring-real', name: `${fl.name} daemons' CPU per message`, unit: 'µs', higherIsBetter: false, value: co ?? NaN, ...base(cpuOf(ref)) });
-    for (const k of ['p50', 'p99'] as const) {
-      rows.push({ group: 'ring-real', name: `${fl.name} latency ${k}`, unit: 'ms', higherIsBetter: false, value: pick(impls.includes('ours') ? ours : ref, fl.name, k) ?? NaN, ...base(pick(ref, fl.name, k)) });
+    if (pick(mine, fl.name, 'seconds') === undefined) continue;
+    const rate = (s: Sample | undefined): number | undefined => { const v = pick(s, fl.name, 'seconds'); return v === undefined ? undefined : fl.count / v; };
+    const cpu = (s: Sample | undefined): number | undefined => { const v = pick(s, fl.name, 'cpu'); return v === undefined ? undefined : (v * 1e6) / fl.count; };
+    if (fl.rate > 0) {
+      for (const k of ['p50', 'p99'] as const) rows.push(row(`${fl.name} latency ${k}`, 'ms', pick(mine, fl.name, k), pick(ref, fl.name, k), false));
+    } else {
+      rows.push(row(`${fl.name} msgs/s`, 'msgs/s', rate(mine), rate(ref)));
     }
+    rows.push(row(`${fl.name} daemons' CPU per message`, 'µs', cpu(mine), cpu(ref), false));
   }
   const rss = (s: Sample | undefined) => (s === undefined || s.rssKb.length === 0 ? undefined : Math.max(...s.rssKb) / 1024);
-  const o = rss(ours);
-  const b = rss(ref);
-  if (o !== undefined || b !== undefined) {
-    rows.push({ group: 'ring-real', name: `${plan.daemons}d peak RSS of the sending daemon`, unit: 'MB', higherIsBetter: false, value: (impls.includes('ours') ? o : b) ?? NaN, ...(b !== undefined && impls.length > 1 ? { baseline: { label: 'reference', value: b } } : {}) });
-  }
+  if (rss(mine) !== undefined) rows.push(row(`${plan.daemons}d peak RSS of the sending daemon`, 'MB', rss(mine), rss(ref), false));
   return rows;
 }
 

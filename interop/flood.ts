@@ -5,6 +5,7 @@
  *
  *   node dist/interop/flood.js --spread 4803@127.0.0.1 --role write --count 40000 --size 1000 --service agreed
  *   node dist/interop/flood.js --spread 4803@127.0.0.1 --role read  --count 40000 --group flood
+ *   node dist/interop/flood.js ... --role write --rate 10000     (paced: 10k messages per second)
  *
  * Writer: sends `count` messages of `size` bytes to `group` with `service` as fast as the daemon
  * takes them (socket back-pressure only), then prints one JSON line and exits once the daemon
@@ -44,10 +45,12 @@ interface Args {
   group: string;
   id: number;
   idleMs: number;
+  /** Writer: messages per second (0: as fast as the daemon takes them). */
+  rate: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { spread: '4803', role: 'read', count: 10_000, size: 100, service: 'agreed', group: 'flood', id: 0, idleMs: 30_000 };
+  const a: Args = { spread: '4803', role: 'read', count: 10_000, size: 100, service: 'agreed', group: 'flood', id: 0, idleMs: 30_000, rate: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i];
     const v = argv[i + 1] ?? '';
@@ -59,6 +62,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--group') a.group = v;
     else if (k === '--id') a.id = Number(v);
     else if (k === '--idle-ms') a.idleMs = Number(v);
+    else if (k === '--rate') a.rate = Number(v);
     else throw new Error(`flood: unknown argument ${k}`);
   }
   if (!(a.service in SERVICE)) throw new Error(`flood: unknown service ${a.service}`);
@@ -134,10 +138,16 @@ async function write(a: Args): Promise<void> {
   const { sock, privateGroup } = await floodConnect(a.spread, `w${a.id}`, false);
   const proto = frame(SERVICE[a.service], privateGroup, a.group, new Uint8Array(a.size));
   const bodyAt = proto.length - a.size;
-  const batch = Math.max(1, Math.min(256, Math.floor(65536 / proto.length)));
+  const paced = a.rate > 0;
+  // Paced: a batch every millisecond's worth of messages (at least 1 ms apart).
+  const batch = paced ? Math.max(1, Math.round(a.rate / 1000)) : Math.max(1, Math.min(256, Math.floor(65536 / proto.length)));
   const start = wallMs();
   let seq = 0;
   while (seq < a.count) {
+    if (paced) {
+      const due = start + (seq / a.rate) * 1000 - wallMs();
+      if (due > 0) await new Promise((r) => setTimeout(r, due));
+    }
     const n = Math.min(batch, a.count - seq);
     const out = Buffer.allocUnsafe(n * proto.length);
     const now = wallMs();
