@@ -168,14 +168,8 @@ export function makeWorkload(s: Scenario, nodeCount: number): WorkItem[] {
     const data = new Uint8Array(dataLen);
     r.fill(data);
     const counter = counters[node]!++;
-    data[0] = id & 0xff;
-    data[1] = (id >>> 8) & 0xff;
-    data[2] = (id >>> 16) & 0xff;
-    data[3] = (id >>> 24) & 0xff;
-    data[4] = counter & 0xff;
-    data[5] = (counter >>> 8) & 0xff;
-    data[6] = (counter >>> 16) & 0xff;
-    data[7] = (counter >>> 24) & 0xff;
+    put32(data, 0, id);
+    put32(data, 4, counter);
     const groups: string[] = [];
     for (let g = 0; g < numGroups; g++) groups.push(`g${r.int(0, 9)}`);
     const bytes = encodeMessage({

@@ -15,12 +15,11 @@
  *   h += h<<3; h ^= h>>>11; h += h<<15
  */
 import { int8 } from '../../wire/bytes.js';
+import { ipString as ipToString } from '../../wire/daemon/constants.js';
 import { IfType, SPREAD_VERSION } from './constants.js';
 import type { DaemonSpec, Segment, SpreadConfig } from './types.js';
 
-export function ipToString(ip: number): string {
-  return `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`;
-}
+export { ipToString };
 
 /** The canonical string of one segment, "\n" included. */
 export function segmentString(segment: Segment): string {

@@ -33,9 +33,7 @@ export function ipToProcId(ip: string): number {
 }
 
 /** Dotted form of a proc id / host-order IPv4 value. */
-export function procIdToIp(id: number): string {
-  return `${(id >>> 24) & 0xff}.${(id >>> 16) & 0xff}.${(id >>> 8) & 0xff}.${id & 0xff}`;
-}
+export { ipString as procIdToIp } from '../../wire/daemon/constants.js';
 
 /**
  * The client's address as the reference's IP access control sees it: the host-order IPv4 value

@@ -81,9 +81,7 @@ export function isMulticastIp(ip: number): boolean {
   return ip >>> 28 === 0xe;
 }
 
-export function ipString(ip: number): string {
-  return `${(ip >>> 24) & 0xff}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`;
-}
+export { ipString } from '../../wire/daemon/constants.js';
 
 const ANY_ADDRESS = '0.0.0.0';
 
