@@ -4,7 +4,7 @@
  * the reference's: same sequence, destinations, bytes (outside the ranges the reference leaves
  * uninitialised), and time within 10 ms.
  *
- * Captures (shared: /work/shared/reference/captures, ours: test/wire-daemon/captures):
+ * Captures (the reference recordings: test/vectors/reference/captures; ours: test/wire-daemon/captures):
  * - ring-lo-acc: 3 one-daemon segments on loopback; start-up, singleton rings, merges through
  *   ring/segment representatives (FORM1 body 756), REFER, a SIGKILLed daemon (token loss),
  *   restart, lookup JOINs.

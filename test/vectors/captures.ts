@@ -1,5 +1,5 @@
 /**
- * Golden vectors from the reference captures (../shared/reference/captures/client-*.json).
+ * Golden vectors from the reference captures (test/vectors/reference/captures/client-*.json).
  *
  * Each capture holds whole TCP connections as two hex byte streams (`to_server`, `to_client`).
  * This loader cuts them into named pieces WITHOUT using src/wire: it has its own small
