@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { referencePrefix, type Impl } from '../interop/launcher.js';
 
 /**
- * Timing helpers for benchmarks: run a function in growing batches for a fixed wall-clock
- * budget after a short warm-up, and report operations per second.
+ * Helpers for benchmarks: run a function in growing batches for a fixed wall-clock budget after
+ * a short warm-up and report operations per second; medians; readings of a process's CPU and
+ * peak RSS and of the machine's UDP counters (Linux /proc); which implementations to run.
  */
 
 /** Consumed results, so the optimiser cannot drop the measured work. */
@@ -88,4 +90,14 @@ export function udpCounters(): { out: number; rcvbufErrors: number } {
   } catch {
     return { out: NaN, rcvbufErrors: NaN };
   }
+}
+
+/**
+ * The implementations a real-daemon benchmark runs, in alternation: ours, and the reference
+ * where SPREAD_REF names it; RING_REAL_IMPLS (`ours`, `reference`, comma-separated) narrows it.
+ */
+export function benchImpls(): Impl[] {
+  const env = process.env.RING_REAL_IMPLS;
+  const all: Impl[] = referencePrefix() === undefined ? ['ours'] : ['ours', 'reference'];
+  return env === undefined ? all : all.filter((i) => env.split(',').includes(i));
 }

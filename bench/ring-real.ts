@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { oursDaemonBuilt, referenceBin, referencePrefix, repoRoot, type Impl } from '../interop/launcher.js';
 import { startTopology, type Topology } from '../interop/topology.js';
 import type { FloodService } from '../interop/flood.js';
-import { cpuSeconds, median, peakRssKb, udpCounters } from './measure.js';
+import { benchImpls, cpuSeconds, median, peakRssKb, udpCounters } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 interface Flood {
@@ -200,11 +200,6 @@ function rowsFor(plan: RingPlan, impls: readonly Impl[], samples: Map<Impl, Samp
   return rows;
 }
 
-function implsToRun(): Impl[] {
-  const env = process.env.RING_REAL_IMPLS;
-  const all: Impl[] = referencePrefix() === undefined ? ['ours'] : ['ours', 'reference'];
-  return env === undefined ? all : all.filter((i) => env.split(',').includes(i));
-}
 
 export const benchmark: BenchModule = {
   name: 'ring-real',
@@ -214,7 +209,7 @@ export const benchmark: BenchModule = {
     const reps = Number(process.env.RING_REAL_REPS ?? 3);
     const only = process.env.RING_REAL_ONLY?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     const wanted = (name: string): boolean => only === undefined || only.some((o) => name.includes(o));
-    const impls = implsToRun();
+    const impls = benchImpls();
     const rows: BenchRow[] = [];
     for (const plan of PLANS) {
       const samples = new Map<Impl, Sample>(impls.map((i) => [i, { results: new Map(), rssKb: [] }]));

@@ -11,7 +11,7 @@
  */
 import { oursDaemonBuilt, referencePrefix, startDaemon, type DaemonHandle, type Impl } from '../interop/launcher.js';
 import { logRingStatus, startTopology, type Topology } from '../interop/topology.js';
-import { median } from './measure.js';
+import { benchImpls, median } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 const DAEMONS = 3;
@@ -52,11 +52,6 @@ async function once(impl: Impl): Promise<{ killMs: number; mergeMs: number }> {
   }
 }
 
-function implsToRun(): Impl[] {
-  const env = process.env.RING_REAL_IMPLS;
-  const all: Impl[] = referencePrefix() === undefined ? ['ours'] : ['ours', 'reference'];
-  return env === undefined ? all : all.filter((i) => env.split(',').includes(i));
-}
 
 export const benchmark: BenchModule = {
   name: 'ring-recovery',
@@ -64,7 +59,7 @@ export const benchmark: BenchModule = {
   available: () => (oursDaemonBuilt() || referencePrefix() !== undefined ? null : 'our daemon is not built'),
   run: async (opts: BenchOptions) => {
     const reps = Number(process.env.RING_RECOVERY_REPS ?? 3);
-    const impls = implsToRun();
+    const impls = benchImpls();
     const got = new Map<Impl, { killMs: number[]; mergeMs: number[] }>(impls.map((i) => [i, { killMs: [], mergeMs: [] }]));
     for (let rep = 0; rep < reps; rep++) {
       for (const impl of rep % 2 === 0 ? impls : [...impls].reverse()) {

@@ -21,7 +21,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { ENDIAN_MARKER, readU32, writeU32LE } from '../src/wire/bytes.js';
+import { ENDIAN_MARKER, put32, readU32 } from '../src/wire/bytes.js';
 import { ServiceType, versionNumber } from '../src/wire/client/constants.js';
 import { acceptHasPatch, connectFlags, decodeAccept, decodeAuthList, encodeAuthReply, encodeConnect } from '../src/wire/client/handshake.js';
 import { encodeMessage, HEADER_SIZE, makeHint, NAME_SIZE } from '../src/wire/client/message.js';
@@ -34,7 +34,7 @@ const SERVICE: Record<FloodService, number> = {
   agreed: ServiceType.AGREED_MESS,
   safe: ServiceType.SAFE_MESS,
 };
-export const MIN_BODY = 16;
+const MIN_BODY = 16;
 
 interface Args {
   spread: string;
@@ -107,7 +107,7 @@ function target(spread: string): { path: string } | { host: string; port: number
 }
 
 /** Connects and authenticates (NULL); returns the socket, the private group and leftover bytes. */
-export async function floodConnect(spread: string, name: string, membership: boolean): Promise<{ sock: Socket; privateGroup: string; rest: Uint8Array }> {
+async function floodConnect(spread: string, name: string, membership: boolean): Promise<{ sock: Socket; privateGroup: string; rest: Uint8Array }> {
   const sock = createConnection(target(spread));
   sock.setNoDelay(true);
   await new Promise<void>((res, rej) => {
@@ -154,8 +154,8 @@ async function write(a: Args): Promise<void> {
     for (let i = 0; i < n; i++) {
       const o = i * proto.length;
       out.set(proto, o);
-      writeU32LE(out, o + bodyAt, a.id);
-      writeU32LE(out, o + bodyAt + 4, ++seq);
+      put32(out, o + bodyAt, a.id);
+      put32(out, o + bodyAt + 4, ++seq);
       out.writeDoubleLE(now, o + bodyAt + 8);
     }
     if (!sock.write(out)) await new Promise<void>((r) => sock.once('drain', r));
@@ -224,7 +224,7 @@ async function read(a: Args): Promise<void> {
   const frames = new RawFrames();
   let done: () => void = () => undefined;
   const finished = new Promise<void>((r) => (done = r));
-  let idle = setTimeout(done, a.idleMs);
+  const idle = setTimeout(done, a.idleMs);
   const onFrame = (type: number, buf: Buffer, _o: number, at: number, len: number): void => {
     if ((type & ServiceType.REG_MEMB_MESS) !== 0 && !ready) {
       ready = true;
@@ -255,7 +255,6 @@ async function read(a: Args): Promise<void> {
   sock.write(encodeMessage({ header: { type: ServiceType.JOIN_MESS, name: privateGroup, numGroups: 1, hint: makeHint(0), dataLen: 0 }, oldType: 0, groups: [a.group], data: new Uint8Array(0) }));
   await finished;
   clearTimeout(idle);
-  idle = setTimeout(() => undefined, 0);
   const l = lat.subarray(0, Math.min(received, lat.length)).sort();
   const result = {
     role: 'read', received, fifoBreaks, duplicates, firstMs, lastMs,

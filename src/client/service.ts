@@ -41,7 +41,6 @@ export function serviceOf(type: number): Service | undefined {
   return undefined;
 }
 
-export { serviceBitCount } from '../wire/client/constants.js';
 
 export {
   isAgreed, isCausal, isCausedByDisconnect, isCausedByJoin, isCausedByLeave, isCausedByNetwork, isFifo,

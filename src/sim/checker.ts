@@ -10,7 +10,7 @@
  * - counters keep their order (Last_discarded ≤ Aru ≤ My_aru ≤ Highest_seq) and Aru never falls;
  * - everything is delivered everywhere within the scenario's bound of virtual time.
  */
-import { readI32 } from '../wire/bytes.js';
+import { readI32, readU32 } from '../wire/bytes.js';
 import { ServiceType } from '../wire/client/constants.js';
 import { HEADER_SIZE, HeaderField } from '../wire/client/message.js';
 import type { DeliverAction } from '../daemon/ring/actions.js';
@@ -74,7 +74,7 @@ export class Checker {
     const numGroups = readI32(m, HeaderField.NUM_GROUPS, true);
     const off = dataOffset(numGroups);
     if (numGroups < 0 || off + 8 > m.length) return this.fail(now, `${who} delivered a message with a bad header`);
-    const id = readI32(m, off, true) >>> 0;
+    const id = readU32(m, off, true);
     const item = this.byId[id];
     if (item === undefined) return this.fail(now, `${who} delivered unknown message id ${id}`);
     if (!sameBytes(m, item.bytes)) return this.fail(now, `${who} delivered message ${id} with different bytes`);

@@ -26,6 +26,7 @@ import { SimCore } from './core-adapter.js';
 import { EventHeap, type Timed } from './heap.js';
 import { Network, type NetworkFaults } from './network.js';
 import { Prng } from './prng.js';
+import { dataOffset } from './scenario.js';
 
 export type LogEntry =
   | { t: number; kind: 'deliver'; ring: string; sender: string; text: string }
@@ -90,7 +91,8 @@ export class DaemonSim {
   readonly epoch: number;
   private readonly heap = new EventHeap<SimEvent>();
   private readonly byId = new Map<number, SimDaemon>();
-  private readonly segmentOf: number[];
+  /** Each segment's daemons, in configuration order. */
+  private readonly bySegment: SimDaemon[][] = [];
   private nextConn = 1;
 
   constructor(
@@ -102,11 +104,11 @@ export class DaemonSim {
     this.network = new Network({
       loss: 0, dup: 0, delayMin: 0.1, delayMax: 0.6, reorder: 0, reorderDelay: 0, loopbackLoss: false, ...options.network,
     }, this.prng.fork());
-    this.segmentOf = config.daemons.map((d) => d.segmentIndex);
     config.daemons.forEach((spec, index) => {
       const d = new SimDaemon(index, spec.id | 0, spec.name);
       this.daemons.push(d);
       this.byId.set(d.id, d);
+      (this.bySegment[spec.segmentIndex] ??= []).push(d);
       this.boot(d);
     });
   }
@@ -328,8 +330,13 @@ export class DaemonSim {
   private carry(d: SimDaemon, a: NodeAction): void {
     switch (a.kind) {
       case 'send': {
-        const targets = a.to === 'proc' ? [this.byId.get(a.target | 0)] : this.daemons.filter((x) => this.segmentOf[x.index] === a.target && x !== d);
-        for (const to of targets) if (to !== undefined) this.transmit(d, to, a.channel, a.bytes.slice());
+        // Every receiver gets its own copy, as every process has its own memory.
+        if (a.to === 'proc') {
+          const to = this.byId.get(a.target | 0);
+          if (to !== undefined) this.transmit(d, to, a.channel, a.bytes.slice());
+        } else {
+          for (const to of this.bySegment[a.target] ?? []) if (to !== d) this.transmit(d, to, a.channel, a.bytes.slice());
+        }
         break;
       }
       case 'timer':
@@ -386,7 +393,7 @@ export class DaemonSim {
         break;
       case 'message': {
         const m = ev.message;
-        const text = Buffer.from(m.frame.subarray(48 + 32 * m.groups.length)).toString('utf8');
+        const text = Buffer.from(m.frame.subarray(dataOffset(m.groups.length))).toString('utf8');
         d.log.push({ t, kind: 'deliver', ring: d.ringKey, sender: m.sender, text });
         break;
       }
@@ -397,8 +404,10 @@ export class DaemonSim {
 }
 
 /** A client message to group `g` as the core would submit it. */
+const UTF8 = new TextEncoder();
+
 export function clientMessage(sender: string, text: string, service: number = ServiceType.AGREED_MESS): RingMessage {
-  const data = new TextEncoder().encode(text);
+  const data = UTF8.encode(text);
   return ringMessageFromFrame(encodeMessage({ header: { type: service, name: sender, numGroups: 1, hint: makeHint(0), dataLen: data.length }, oldType: 0, groups: ['g'], data }));
 }
 

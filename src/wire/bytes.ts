@@ -24,6 +24,13 @@ export function isLittleEndianWord(buf: Uint8Array, offset: number): boolean {
   return (buf[offset]! & 0x80) !== 0 && (buf[offset + 3]! & 0x80) !== 0;
 }
 
+/** The number of bits set in a 32-bit word. */
+export function bitCount(v: number): number {
+  let n = 0;
+  for (let x = v >>> 0; x !== 0; x &= x - 1) n++;
+  return n;
+}
+
 export function readU32(buf: Uint8Array, offset: number, le: boolean): number {
   const b0 = buf[offset]!, b1 = buf[offset + 1]!, b2 = buf[offset + 2]!, b3 = buf[offset + 3]!;
   return le ? (b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) >>> 0 : ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
@@ -63,10 +70,6 @@ export function put16(buf: Uint8Array, o: number, v: number): number {
   return o + 2;
 }
 
-/** @deprecated Use `put32` (the same function). */
-export const writeU32LE: (buf: Uint8Array, offset: number, value: number) => number = put32;
-/** @deprecated Use `put16` (the same function). */
-export const writeU16LE: (buf: Uint8Array, offset: number, value: number) => number = put16;
 
 /** Reverses the bytes of a 32-bit word. */
 export function bswap32(v: number): number {

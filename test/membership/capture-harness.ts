@@ -29,7 +29,7 @@ import type { EvsDeliveries, EvsRing, RingPort } from '../../src/daemon/membersh
 import { membershipSettingsFromConfig } from '../../src/daemon/membership/settings.js';
 import type { DeliverAction } from '../../src/daemon/ring/actions.js';
 import {
-  decodeDatagram, firstDifferenceOutside, getArq, ipString, procIdOf, uninitialisedRanges,
+  decodeDatagram, firstDifferenceOutside, getArq, ipString, procIdOf, sameRingId, uninitialisedRanges,
   type Channel, type Datagram, type RingId,
 } from '../../src/wire/daemon/index.js';
 import { readCapture } from '../../src/wire/pcap/index.js';
@@ -87,10 +87,6 @@ export function loadPcap(path: string): LoadedCapture {
 
 export function loadConf(path: string): SpreadConfig {
   return parseConfig(readFileSync(path, 'utf8'), path);
-}
-
-function sameId(a: RingId, b: RingId): boolean {
-  return a.procId === b.procId && a.time === b.time;
 }
 
 const FIRST_TOKEN_ARU = 0x7fffffff;
@@ -201,13 +197,13 @@ export class CaptureRing implements RingPort {
   input(w: Wire, now: number): void {
     const d = w.d;
     if (d.kind === 'data') {
-      if (!sameId(d.header.membId, this.ringId)) return;
+      if (!sameRingId(d.header.membId, this.ringId)) return;
       if (this.alive) this.tokenDeadline = now + this.tokenTimeout;
       if (d.header.seq > this.lastDiscarded) this.received.add(d.header.seq);
       if (d.header.seq > this.highestSeq) this.highestSeq = d.header.seq;
       this.advanceMyAru();
     } else if (d.kind === 'token') {
-      if (!this.alive || !sameId(d.header.membId, this.tokenRingId)) return;
+      if (!this.alive || !sameRingId(d.header.membId, this.tokenRingId)) return;
       const i = this.members.indexOf(this.myId);
       const pred = this.members[(i - 1 + this.members.length) % this.members.length]!;
       if (w.transmitter !== pred) return;
@@ -222,7 +218,7 @@ export class CaptureRing implements RingPort {
    * Returns whether it was processed.
    */
   selfToken(d: Datagram): boolean {
-    if (d.kind !== 'token' || !this.alive || !sameId(d.header.membId, this.tokenRingId)) return false;
+    if (d.kind !== 'token' || !this.alive || !sameRingId(d.header.membId, this.tokenRingId)) return false;
     this.tokenRounds++;
     this.advanceMyAru();
     if (this.evs && this.myAru >= this.highestSeq) this.myAru = this.lastSeq;
@@ -239,14 +235,14 @@ export class CaptureRing implements RingPort {
   output(w: Wire): boolean {
     const d = w.d;
     if (d.kind === 'data') {
-      if (sameId(d.header.membId, this.ringId) && d.header.procId === this.myId) {
+      if (sameRingId(d.header.membId, this.ringId) && d.header.procId === this.myId) {
         this.received.add(d.header.seq);
         if (d.header.seq > this.highestSeq) this.highestSeq = d.header.seq;
         this.advanceMyAru();
       }
       return false;
     }
-    if (d.kind !== 'token' || isFirstToken(d) || !this.alive || !sameId(d.header.membId, this.tokenRingId)) return false;
+    if (d.kind !== 'token' || isFirstToken(d) || !this.alive || !sameRingId(d.header.membId, this.tokenRingId)) return false;
     const arq = getArq(d.header.type);
     if (arq === this.lastSentArq) return false; // a resend of the last token (hurry, retransmission)
     this.lastSentArq = arq;
@@ -468,7 +464,7 @@ class Replay {
       }
       return;
     }
-    const foreign = d.kind === 'data' && !sameId(d.header.membId, m.ringId);
+    const foreign = d.kind === 'data' && !sameRingId(d.header.membId, m.ringId);
     if (d.kind === 'alive' || d.kind === 'join' || d.kind === 'refer' || d.kind === 'form1' || d.kind === 'form2' || foreign) {
       m.handleDatagram(w.channel, w.bytes, now);
       this.take(now);

@@ -5,7 +5,6 @@ import type { DaemonSpec, SpreadConfig } from '../../src/daemon/config/index.js'
 import { freePort } from '../../interop/launcher.js';
 import { referenceCapturesDir } from '../vectors/reference.js';
 
-export const CAPTURE_DIR = referenceCapturesDir().slice(0, -1);
 
 export interface CapturedDatagram {
   t: number;
@@ -24,7 +23,7 @@ export function ipValue(dotted: string): number {
 
 /** The UDP datagrams of a reference capture (captures/NAME.json). */
 export function loadCapture(name: string): CapturedDatagram[] {
-  const json = JSON.parse(readFileSync(`${CAPTURE_DIR}/${name}.json`, 'utf8')) as {
+  const json = JSON.parse(readFileSync(`${referenceCapturesDir()}${name}.json`, 'utf8')) as {
     udp_datagrams: { t: number; src: string; dst: string; hex: string }[];
   };
   return json.udp_datagrams.map((d) => {

@@ -4,10 +4,9 @@ import { isMulticastIp, ipString, planUdp } from '../../src/daemon/net/udp-plan.
 import { ipValue, makeConfig } from './support.js';
 import { referenceConfDir } from '../vectors/reference.js';
 
-const CONF_DIR = referenceConfDir().slice(0, -1);
 
 function refConf(name: string) {
-  return makeConfig(readFileSync(`${CONF_DIR}/${name}`, 'utf8'));
+  return makeConfig(readFileSync(`${referenceConfDir()}${name}`, 'utf8'));
 }
 
 function binds(plan: ReturnType<typeof planUdp>): string[] {

@@ -28,12 +28,8 @@ export interface Captured {
   bytes: Uint8Array;
 }
 
-export function capturesDir(): string {
-  return referenceCapturesDir();
-}
-
 export function loadRingCapture(name: string): Captured[] {
-  const j = JSON.parse(readFileSync(`${capturesDir()}${name}.json`, 'utf8')) as {
+  const j = JSON.parse(readFileSync(`${referenceCapturesDir()}${name}.json`, 'utf8')) as {
     udp_datagrams: { t: number; src: string; dst: string; hex: string }[];
   };
   return j.udp_datagrams.map((d) => {

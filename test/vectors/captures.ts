@@ -65,10 +65,6 @@ export interface CaptureFile {
   tcp_sessions: { client: string; server: string; to_server: string; to_client: string; reset: boolean }[];
 }
 
-/** Where the reference captures live; override with SPREAD_CAPTURES_DIR. */
-export function capturesDir(): string {
-  return referenceCapturesDir();
-}
 
 export function fromHex(hex: string): Uint8Array {
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new Error(`bad hex string of length ${hex.length}`);
@@ -84,7 +80,7 @@ const fileCache = new Map<string, CaptureFile>();
 export function readCaptureFile(name: ClientCaptureName): CaptureFile {
   let f = fileCache.get(name);
   if (f === undefined) {
-    const path = `${capturesDir()}/${name}.json`;
+    const path = `${referenceCapturesDir()}${name}.json`;
     f = JSON.parse(readFileSync(path, 'utf8')) as CaptureFile;
     if (!Array.isArray(f.tcp_sessions)) throw new Error(`${path}: no tcp_sessions`);
     fileCache.set(name, f);

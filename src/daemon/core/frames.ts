@@ -9,15 +9,13 @@
  */
 import {
   encodeKillFrame,
-  encodeLightweightMembership,
   normaliseFrame,
   ServiceType,
   viewFrame,
 } from '../../wire/client/index.js';
 import type { GroupId as WireGroupId } from '../../wire/client/index.js';
 
-// The daemon's names for the wire encoders it uses as they are.
-export { encodeSelfLeave as buildSelfLeave, normaliseFrame } from '../../wire/client/index.js';
+export { normaliseFrame } from '../../wire/client/index.js';
 import type { GroupId } from './types.js';
 
 /** How the ring orders a message (the reference's packet types, PROTOCOL-NOTES E.1). */
@@ -54,7 +52,11 @@ export function serviceClassOf(type: number): ServiceClass {
 
 /** The in-daemon view of a frame (one read back from the ring, say), normalising it first. */
 export function ringMessageFromFrame(raw: Uint8Array): RingMessage {
-  const frame = normaliseFrame(raw);
+  return ringMessageOfNormalised(normaliseFrame(raw));
+}
+
+/** The in-daemon view of a frame already in our order (a client's, just normalised by its reader). */
+export function ringMessageOfNormalised(frame: Uint8Array): RingMessage {
   const view = viewFrame(frame);
   return { frame, type: view.type, sender: view.sender, groups: view.groups, dataLen: view.dataLen, service: serviceClassOf(view.type) };
 }
@@ -73,10 +75,3 @@ export function wireGroupId(id: GroupId): WireGroupId {
   return { procId: id.ringId.procId, time: id.ringId.time, index: id.index };
 }
 
-/**
- * A lightweight regular membership (join / leave / disconnect in an unchanged group): the
- * groups array lists every member, the body names only the member that changed.
- */
-export function buildLightweightMembership(group: string, members: readonly string[], id: GroupId, cause: number, changed: string): Uint8Array {
-  return encodeLightweightMembership(group, members, wireGroupId(id), cause, changed);
-}

@@ -14,12 +14,8 @@
  * byte offset, from the first set, of the set holding the receiving daemon (the joiner's own
  * copy points at its singleton set).
  */
-import { encodeNetworkMembership, encodeTransition, vsSetSize } from '../../wire/client/index.js';
-import { wireGroupId } from './frames.js';
-
-export { withMyVsSetOffset as withVsSetOffset } from '../../wire/client/index.js';
+import { vsSetSize } from '../../wire/client/index.js';
 import { compareMembIds, isUnknownMembId, sameRingId, type ConfOrder, type DaemonEntry } from './groups-model.js';
-import type { GroupId } from './types.js';
 
 export interface VsSets {
   /** Member names per set, in set order. */
@@ -71,18 +67,3 @@ export function computeVsSets(
   return { sets, myOffset, joinerOffset };
 }
 
-/** A REG_MEMB_MESS | CAUSED_BY_NETWORK notice (all members listed, vs_sets in the body). */
-export function buildNetworkMembership(
-  group: string,
-  members: readonly string[],
-  groupId: GroupId,
-  sets: readonly (readonly string[])[],
-  myOffset: number,
-): Uint8Array {
-  return encodeNetworkMembership(group, members, wireGroupId(groupId), sets, myOffset);
-}
-
-/** TRANSITION_MESS: no members, the body is the group id. */
-export function buildTransition(group: string, groupId: GroupId): Uint8Array {
-  return encodeTransition(group, wireGroupId(groupId));
-}

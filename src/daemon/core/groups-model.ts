@@ -18,9 +18,7 @@ export function isUnknownMembId(id: RingId): boolean {
   return id.procId === -1;
 }
 
-export function sameRingId(a: RingId, b: RingId): boolean {
-  return a.procId === b.procId && a.time === b.time;
-}
+export { sameRingId } from '../../wire/daemon/header.js';
 
 /**
  * The reference's memb id order: an unknown id sorts after every other; otherwise by the sign

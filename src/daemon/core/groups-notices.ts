@@ -11,8 +11,9 @@
  * Recipients are private group names in the reference's mailbox order; the bytes are built by
  * the frame encoders (frames.ts, groups-frames.ts).
  */
-import { buildLightweightMembership, buildSelfLeave } from './frames.js';
-import { buildNetworkMembership, buildTransition, computeVsSets, withVsSetOffset } from './groups-frames.js';
+import { encodeLightweightMembership, encodeNetworkMembership, encodeSelfLeave, encodeTransition, withMyVsSetOffset } from '../../wire/client/index.js';
+import { wireGroupId } from './frames.js';
+import { computeVsSets } from './groups-frames.js';
 import { allMembers, type ConfOrder, type GroupRecord } from './groups-model.js';
 
 /** A notice for local members; each recipient gets it only if its session wants membership messages. */
@@ -24,7 +25,7 @@ export interface Notification {
 
 /** A join (`cause` CAUSED_BY_JOIN), leave or kill of `changed` in a group that did not change with the ring. */
 export function lightweightNotice(g: GroupRecord, cause: number, changed: string): Notification {
-  return { recipients: [...g.local], frame: buildLightweightMembership(g.name, allMembers(g), g.id, cause, changed) };
+  return { recipients: [...g.local], frame: encodeLightweightMembership(g.name, allMembers(g), wireGroupId(g.id), cause, changed) };
 }
 
 /** CAUSED_BY_NETWORK notices: to the local members, and (a local joiner) its own copy. */
@@ -37,19 +38,19 @@ export function networkNotices(
 ): Notification[] {
   const members = allMembers(g);
   const vs = computeVsSets(g.daemons, conf, myProcId, joiner);
-  const frame = buildNetworkMembership(g.name, members, g.id, vs.sets, vs.myOffset);
+  const frame = encodeNetworkMembership(g.name, members, wireGroupId(g.id), vs.sets, vs.myOffset);
   if (joiner === null || !joinerIsLocal) return [{ recipients: [...g.local], frame }];
   return [
     { recipients: g.local.filter((m) => m !== joiner), frame },
-    { recipients: [joiner], frame: withVsSetOffset(frame, members.length, vs.joinerOffset!) },
+    { recipients: [joiner], frame: withMyVsSetOffset(frame, members.length, vs.joinerOffset!) },
   ];
 }
 
 export function transitionNotice(g: GroupRecord): Notification {
-  return { recipients: [...g.local], frame: buildTransition(g.name, g.id) };
+  return { recipients: [...g.local], frame: encodeTransition(g.name, wireGroupId(g.id)) };
 }
 
 /** The leaving member's own notice. */
 export function selfLeaveNotice(member: string, group: string): Notification {
-  return { recipients: [member], frame: buildSelfLeave(group) };
+  return { recipients: [member], frame: encodeSelfLeave(group) };
 }

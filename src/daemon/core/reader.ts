@@ -10,6 +10,7 @@
  * session is then killed, exactly as the reference kills a session whose header fails
  * validation.
  */
+import { bitCount } from '../../wire/bytes.js';
 import { ProtocolError } from '../../wire/errors.js';
 import {
   HEADER_SIZE,
@@ -21,7 +22,7 @@ import {
   ServiceType,
 } from '../../wire/client/index.js';
 import type { MessageHeader, RawFrame } from '../../wire/client/index.js';
-import { ringMessageFromFrame } from './frames.js';
+import { ringMessageOfNormalised } from './frames.js';
 import type { RingMessage } from './frames.js';
 import { parsePrivateGroupStrict } from './names.js';
 
@@ -38,12 +39,6 @@ const MEMBERSHIP_REQUEST_BITS = ServiceType.JOIN_MESS | ServiceType.LEAVE_MESS |
 
 /** The hint bits a client may set: the endian marker and the 16-bit mess_type. */
 const HINT_BITS = 0x80ffff80;
-
-function requestBitCount(type: number): number {
-  let n = 0;
-  for (let x = type & MEMBERSHIP_REQUEST_BITS; x !== 0; x &= x - 1) n++;
-  return n;
-}
 
 /** Why a header was refused; the session is killed for any of them. */
 export class HeaderViolation extends Error {
@@ -80,7 +75,7 @@ export function validateClientHeader(
   daemonName: string,
 ): HeaderViolation | null {
   const serviceBits = serviceBitCount(h.type);
-  const requestBits = requestBitCount(h.type);
+  const requestBits = bitCount(h.type & MEMBERSHIP_REQUEST_BITS);
   if (serviceBits > 1 || requestBits > 1 || serviceBits + requestBits !== 1) {
     return new HeaderViolation('TYPE', `illegal type field 0x${h.type.toString(16)}`);
   }
@@ -134,7 +129,7 @@ const allocate = (n: number): Uint8Array => Buffer.allocUnsafe(n);
 /** The frame normalised in a buffer of its own (never written again), shared by every delivery. */
 function ringMessageOf(f: RawFrame): RingMessage {
   const frame = f.owned ? f.bytes : allocate(f.bytes.length);
-  return ringMessageFromFrame(normaliseClientFrameInto(f.bytes, f.header, frame));
+  return ringMessageOfNormalised(normaliseClientFrameInto(f.bytes, f.header, frame));
 }
 
 export class ClientMessageReader {

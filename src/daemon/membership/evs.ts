@@ -109,9 +109,11 @@ export function evsComplete(s: MembershipState): boolean {
   return s.port.aru === s.lastSeq && s.port.aru > s.port.lastDiscarded;
 }
 
-/** Discard_packets in EVS once Aru = Last_seq: transitional configuration, then the regular one. */
+/**
+ * Discard_packets in EVS once Aru = Last_seq (ringProgress has just run checkCommit):
+ * transitional configuration, then the regular one.
+ */
 export function completeEvs(s: MembershipState, now: number): void {
-  checkCommit(s);
   // Memb_transitional: trans subset and whole commit set, in conf order.
   const transMembers = s.conf.ringOrder(s.commitSet.members.slice(0, s.commitSet.numTrans));
   const commitMembers = s.conf.ringOrder(s.commitSet.members);

@@ -4,7 +4,7 @@
  */
 import { MONITOR_MAGIC, Size } from '../../wire/daemon/constants.js';
 import type { Channel } from '../../wire/daemon/datagram.js';
-import { peekSenderIds } from '../../wire/daemon/header.js';
+import { peekMembProcId, peekTransmitterId } from '../../wire/daemon/header.js';
 import type { PartitionPacket } from '../../wire/daemon/monitor.js';
 import { MembershipTimer } from './actions.js';
 import type { MembershipConf } from './conf.js';
@@ -43,9 +43,8 @@ export class MonitorPartition {
    */
   admits(channel: Channel, bytes: Uint8Array): boolean {
     if (bytes.length < Size.PACKET_HEADER) return true;
-    const ids = peekSenderIds(bytes);
-    if (channel === 'data' && ids.membProcId === MONITOR_MAGIC) return true;
-    const p = this.conf.proc(ids.transmitterId);
+    if (channel === 'data' && peekMembProcId(bytes) === MONITOR_MAGIC) return true;
+    const p = this.conf.proc(peekTransmitterId(bytes));
     if (p === undefined) return false;
     return this.components[this.conf.me.index] === this.components[p.index];
   }

@@ -58,9 +58,7 @@ export interface MembershipStatus {
   readonly membershipChanges: number;
 }
 
-export function sameId(a: RingId, b: RingId): boolean {
-  return a.procId === b.procId && a.time === b.time;
-}
+export { sameRingId as sameId } from '../../wire/daemon/header.js';
 
 export function copyId(m: RingId): RingId {
   return { procId: m.procId | 0, time: m.time | 0 };

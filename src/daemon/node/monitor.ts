@@ -9,7 +9,6 @@
  *
  * PARTITION and RELOAD are membership's (src/daemon/membership).
  */
-export { encodeStatusReply } from '../../wire/daemon/monitor.js';
 
 /** Spread version the status reports (4.4.0, as the reference's SP_*_VERSION). */
 export const STATUS_VERSION = { major: 4, minor: 4, patch: 0 } as const;

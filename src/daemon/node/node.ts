@@ -37,7 +37,8 @@ import type { MembershipAction, MembershipTimer } from '../membership/index.js';
 import type { RingAction, RingTimer, SendAction } from '../ring/actions.js';
 import { DeliveryThreshold, INITIAL_SEQUENCE_NEAR_WRAP } from '../ring/constants.js';
 import { RingEngine } from '../ring/engine.js';
-import { encodeStatusReply, STATUS_VERSION } from './monitor.js';
+import { encodeStatusReply } from '../../wire/daemon/monitor.js';
+import { STATUS_VERSION } from './monitor.js';
 import { RingOrdering } from './ring-ordering.js';
 
 /** A timer of the node: the ring engine's or membership's, as its owner named it. */
@@ -45,10 +46,18 @@ export type NodeTimer =
   | { readonly owner: 'ring'; readonly timer: RingTimer }
   | { readonly owner: 'memb'; readonly timer: MembershipTimer };
 
-/** A string naming `t` uniquely (a map key for the edge's per-timer state). */
+const TIMER_KEYS: { readonly [O in NodeTimer['owner']]: Record<string, string> } = { ring: {}, memb: {} };
+
+/** A string naming `t` uniquely (a map key for the edge's per-timer state); made once per timer. */
 export function nodeTimerKey(t: NodeTimer): string {
-  return `${t.owner}:${t.timer}`;
+  return (TIMER_KEYS[t.owner][t.timer] ??= `${t.owner}:${t.timer}`);
 }
+
+/** The ring engine's timers as node timers: one object each (the token-loss timer moves with every packet). */
+const RING_TIMERS: { readonly [T in RingTimer]: NodeTimer } = {
+  tokenLoss: { owner: 'ring', timer: 'tokenLoss' },
+  hurry: { owner: 'ring', timer: 'hurry' },
+};
 
 export type NodeAction =
   /** A datagram to a daemon or a segment (the UDP edge's `carry`). */
@@ -257,7 +266,7 @@ export class DaemonNode {
         this.out.push(a);
         break;
       case 'timer':
-        this.out.push({ kind: 'timer', timer: { owner: 'ring', timer: a.timer }, at: a.at });
+        this.out.push({ kind: 'timer', timer: RING_TIMERS[a.timer], at: a.at });
         break;
       case 'deliver':
         this.ordering.delivered(a);

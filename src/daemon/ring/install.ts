@@ -5,7 +5,7 @@
  * transitional split of §11's delivery) and backoff (Backoff_membership).
  */
 import { PacketType } from '../../wire/daemon/constants.js';
-import type { RingId, TokenHeader } from '../../wire/daemon/header.js';
+import type { RingId } from '../../wire/daemon/header.js';
 import type { DeliverAction } from './actions.js';
 import { FIRST_TOKEN_ARU, PACKET_MASK } from './constants.js';
 import { advanceMyAru, deliverPacket, discardPackets, ensureUpChains, resetUpChains } from './delivery.js';
@@ -123,7 +123,6 @@ function resume(st: RingState, r: RingResume): void {
 }
 
 function startFresh(st: RingState, sendFirst: boolean): void {
-  const s = st.settings;
   st.lastToken.seq = 0;
   st.lastToken.aru = st.highestSeq;
   st.tokenRounds = sendFirst ? 1 : 0;
@@ -132,10 +131,8 @@ function startFresh(st: RingState, sendFirst: boolean): void {
   st.justInstalled = true;
   if (!sendFirst) return;
   // Read_form2 at the last member: header-only, seq 0, aru "infinite", sent twice.
-  const first: TokenHeader = {
-    type: 0, transmitterId: s.myId, procId: s.myId, membId: st.ringId, seq: 0, aru: FIRST_TOKEN_ARU,
-    aruLastId: -1, flowControl: 0, rtrLen: 0, confHash: s.confHash,
-  };
+  const first = blankToken(st);
+  first.aru = FIRST_TOKEN_ARU;
   const bytes = encodeToken(first, null);
   sendTo(st, 'token', st.topo!.leader, bytes);
   sendTo(st, 'token', st.topo!.leader, bytes);

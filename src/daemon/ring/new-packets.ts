@@ -23,12 +23,9 @@ export function sendNewPackets(st: RingState, allowed: number): number {
     st.queue.planPacket(plan);
     const seq = ++st.highestSeq;
     const bytes = alloc(st, HEADER + plan.dataLen);
+    // transmitterId, procId, tokenRound (stamped when sent) and confHash are set once (RingState).
     h.type = plan.packetType;
-    h.transmitterId = topo.myId;
-    h.procId = topo.myId;
     h.seq = seq;
-    h.tokenRound = 0; // stamped when actually sent
-    h.confHash = st.settings.confHash;
     h.fragIndex = plan.index[0]!;
     h.fragLen = plan.len[0]!;
     encodePacketHeaderInto(h, plan.dataLen, bytes, 0);

@@ -12,7 +12,8 @@ import { PACKET_MASK } from './constants.js';
 import { advanceMyAru, deliverAgreed, deliverReliable } from './delivery.js';
 import { handleHurry } from './hurry.js';
 import { arm, relay } from './output.js';
-import { sameId, type RingState } from './state.js';
+import { sameRingId } from '../../wire/daemon/header.js';
+import type { RingState } from './state.js';
 import { Exist } from './window.js';
 
 const HEADER = Size.PACKET_HEADER;
@@ -69,7 +70,7 @@ export function onData(st: RingState, bytes: Uint8Array, now: number): void {
     handleHurry(st, h.procId, now);
   } else if ((type & PacketType.REGULAR) === 0) {
     st.stats.malformed++;
-  } else if (!sameId(h.membId, st.dataRingId)) {
+  } else if (!sameRingId(h.membId, st.dataRingId)) {
     st.out.push({ kind: 'upward', what: 'foreign', channel: 'data', bytes });
   } else {
     receivePacket(st, r, h, now);

@@ -8,7 +8,8 @@ import { Size } from '../../wire/daemon/constants.js';
 import { rtrListLength, type RtrRecord } from '../../wire/daemon/token.js';
 import { PACKET_MASK, TOKEN_BODY } from './constants.js';
 import { bcast, copyOf, scast, sendTo, violation } from './output.js';
-import { sameId, type RingState } from './state.js';
+import { sameRingId } from '../../wire/daemon/header.js';
+import { type RingState } from './state.js';
 
 /**
  * Answer_retrans: resend what my ring's records ask for; other rings' records go to
@@ -23,7 +24,7 @@ export function answerRetrans(st: RingState, rtr: RtrRecord[]): number {
   carried.length = 0;
   for (let k = 0; k < rtr.length; k++) {
     const rec = rtr[k]!;
-    if (!sameId(rec.membId, st.dataRingId)) {
+    if (!sameRingId(rec.membId, st.dataRingId)) {
       carried.push(rec);
       continue;
     }
@@ -49,11 +50,11 @@ export function answerRetrans(st: RingState, rtr: RtrRecord[]): number {
 /** The stored packet in `slot` again, from me, ROUTED cleared: to a daemon, a segment or everyone. */
 function retransmit(st: RingState, slot: number, procId: number, segIndex: number): void {
   const topo = st.topo!;
+  if (procId !== -1 && topo.procIndex(procId) < 0) return;
   const b = copyOf(st, st.packets.bytes[slot]!);
   clearRoutedFlag(b, true);
   patchTransmitter(b, true, topo.myId);
   if (procId !== -1) {
-    if (topo.procIndex(procId) < 0) return;
     st.stats.retransUnicast++;
     sendTo(st, 'data', procId, b);
   } else if (segIndex !== -1) {

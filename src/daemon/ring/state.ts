@@ -80,10 +80,6 @@ export interface UpChain {
   bytes: number;
 }
 
-export function sameId(a: RingId, b: RingId): boolean {
-  return a.procId === b.procId && a.time === b.time;
-}
-
 export class RingState {
   window: number;
   personalWindow: number;

@@ -14,7 +14,8 @@ import { flushPostToken, sendNewPackets } from './new-packets.js';
 import { arm, encodeToken, sendTo, violation } from './output.js';
 import { openDatagram } from './receive.js';
 import { answerRetrans, requestRetrans } from './retrans.js';
-import { sameId, type RingState } from './state.js';
+import { sameRingId } from '../../wire/daemon/header.js';
+import { type RingState } from './state.js';
 
 /** One datagram from the token channel. */
 export function onToken(st: RingState, bytes: Uint8Array, now: number): void {
@@ -36,7 +37,7 @@ export function onToken(st: RingState, bytes: Uint8Array, now: number): void {
     return;
   }
   // Veto: no live ring, another ring's token, or not from my predecessor.
-  if (!st.tokenAlive || !sameId(t.membId, st.ringId) || t.transmitterId !== topo.predecessor) {
+  if (!st.tokenAlive || !sameRingId(t.membId, st.ringId) || t.transmitterId !== topo.predecessor) {
     st.stats.tokensSwallowed++;
     return;
   }

@@ -1,6 +1,7 @@
 /**
  * Client⇄daemon protocol constants (SPEC.md Part I). Values are the 4.4 reference's.
  */
+import { bitCount } from '../bytes.js';
 
 /** Service-type and message-type bits of the 32-bit `type` word (SPEC.md Part I §4). */
 export const ServiceType = {
@@ -101,9 +102,7 @@ const T = ServiceType;
 
 /** Number of the six service bits (REGULAR_MESS, 0x3f) set in `type`. */
 export function serviceBitCount(type: number): number {
-  let n = 0;
-  for (let b = type & T.REGULAR_MESS; b !== 0; b &= b - 1) n++;
-  return n;
+  return bitCount(type & T.REGULAR_MESS);
 }
 export const isUnreliable = (type: number): boolean => (type & T.UNRELIABLE_MESS) !== 0;
 export const isReliable = (type: number): boolean => (type & T.RELIABLE_MESS) !== 0;

@@ -18,9 +18,9 @@ const HEADER = Size.PACKET_HEADER;
  */
 export function validDataBody(r: Reader, dataLen: number, firstIndex: number, firstLen: number): boolean {
   if (firstIndex === 0 || firstLen < 0 || firstLen > dataLen) return false;
+  if (firstIndex > 0) return firstLen === dataLen;
   let p = firstLen;
   while (p < dataLen) {
-    if (firstIndex > 0) return false;
     const h = p + padBefore(p);
     if (h + Size.FRAGMENT_HEADER > dataLen) return false;
     const idx = r.i16(HEADER + h);

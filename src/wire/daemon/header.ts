@@ -15,7 +15,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import { PacketType, Size } from './constants.js';
-import { bswap32, ENDIAN_MARKER, put16, put32, Reader, readerFor } from '../bytes.js';
+import { bswap32, ENDIAN_MARKER, peekTypeWord, put16, put32, readI32, readerFor, type Reader } from '../bytes.js';
 
 /**
  * A ring (membership) id, the wire's membership_id: the proc id of the daemon that formed the
@@ -26,6 +26,11 @@ import { bswap32, ENDIAN_MARKER, put16, put32, Reader, readerFor } from '../byte
 export interface RingId {
   readonly procId: number;
   readonly time: number;
+}
+
+/** Two ring ids name the same ring. */
+export function sameRingId(a: RingId, b: RingId): boolean {
+  return a.procId === b.procId && a.time === b.time;
 }
 
 
@@ -150,10 +155,7 @@ export function encodeTokenHeaderInto(h: TokenHeader, rtrLen: number, buf: Uint8
  * datagram before it is decoded.
  */
 export function peekType(bytes: Uint8Array): number | null {
-  if (bytes.length < 4) return null;
-  const hi = bytes[0]! & 0x80;
-  if (hi !== (bytes[3]! & 0x80)) return null;
-  return (new Reader(bytes, hi !== 0, bytes.length).u32(0) & ~ENDIAN_MARKER) >>> 0;
+  return peekTypeWord(bytes, 0);
 }
 
 /**
@@ -162,8 +164,17 @@ export function peekType(bytes: Uint8Array): number | null {
  * before anything is decoded. The caller has checked that a whole header is there.
  */
 export function peekSenderIds(bytes: Uint8Array): { transmitterId: number; membProcId: number } {
-  const r = new Reader(bytes, (bytes[0]! & 0x80) !== 0, bytes.length);
-  return { transmitterId: r.i32(4), membProcId: r.i32(12) };
+  return { transmitterId: peekTransmitterId(bytes), membProcId: peekMembProcId(bytes) };
+}
+
+/** transmiter_id alone (see peekSenderIds), without an object: the screen runs per datagram. */
+export function peekTransmitterId(bytes: Uint8Array): number {
+  return readI32(bytes, 4, (bytes[0]! & 0x80) !== 0);
+}
+
+/** memb_id.proc_id alone (see peekSenderIds). */
+export function peekMembProcId(bytes: Uint8Array): number {
+  return readI32(bytes, 12, (bytes[0]! & 0x80) !== 0);
 }
 
 /** The packet header of a data-channel datagram and its writer's byte order; null when unreadable. */
