@@ -1,0 +1,128 @@
+/**
+ * The flush layer with the reference's C flush library (its `flush_user` example, FL_* over
+ * libspread) in one group, on the reference daemon and on ours: the same views (id, members,
+ * cause, vs set), each other's messages in the view they were sent in, vulnerable FIFO messages
+ * with their trailers removed, and leaves. Runs only with SPREAD_REF (one SKIP line otherwise).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { oursDaemonBuilt, referencePrefix, skipLine, startDaemon } from '../../interop/launcher.js';
+import type { DaemonHandle, Impl } from '../../interop/launcher.js';
+import { flushConnect } from '../../src/client/flush/index.js';
+import type { FlushView } from '../../src/client/flush/index.js';
+import { groupIdKey } from '../../src/client/flush/wire.js';
+import { CFlushUser, flushUserPath } from './helpers/flush-c-user.js';
+import type { CEvent } from './helpers/flush-c-user.js';
+import { FlushMember, waitFlushReady } from './helpers/flush-driver.js';
+import type { MemberOptions } from './helpers/flush-driver.js';
+
+const prefix = referencePrefix();
+const binary = flushUserPath(prefix);
+if (prefix === undefined) skipLine('flush layer ⇄ C flush_user');
+else if (binary === undefined) console.log(`SKIP: flush layer ⇄ C flush_user: no ${prefix}/bin/flush_user (build the reference's examples, or set SPREAD_FLUSH_USER)`);
+
+const impls: Impl[] = ['reference', 'ours'];
+let seq = 0;
+const uname = (p: string): string => `${p}${process.pid % 1000}x${++seq}`.slice(0, 10);
+const ugroup = (w: string): string => `flc-${w}-${process.pid}-${++seq}`;
+
+type CView = Extract<CEvent, { kind: 'view' }>;
+const isView = (e: CEvent): e is CView => e.kind === 'view';
+const sameView = (c: CView, t: FlushView): void => {
+  expect({ gid: c.gid, members: c.members, cause: c.cause, vsSet: c.vsSet }).toEqual({
+    gid: groupIdKey(t.groupId),
+    members: t.members,
+    cause: t.reason,
+    vsSet: t.vsSet,
+  });
+};
+
+for (const impl of impls) {
+  const ready = binary !== undefined && (impl === 'reference' || oursDaemonBuilt());
+  describe.skipIf(!ready)(`flush layer ⇄ C flush_user on the ${impl} daemon`, () => {
+    let d: DaemonHandle;
+    const members: FlushMember[] = [];
+    const cusers: CFlushUser[] = [];
+
+    beforeAll(async () => {
+      d = await startDaemon({ impl, readyTimeoutMs: 20_000 });
+      await waitFlushReady(d.spreadTcp, (spread) => flushConnect({ spread, timeoutMs: 5000 }));
+    }, 60_000);
+    afterAll(async () => {
+      await d?.stop();
+    });
+    afterEach(async () => {
+      for (const c of cusers.splice(0)) await c.quit();
+      for (const m of members.splice(0)) await m.stop();
+    });
+
+    async function tsMember(p: string, opts: MemberOptions = {}): Promise<FlushMember> {
+      const m = new FlushMember(await flushConnect({ spread: d.spreadTcp, name: uname(p), timeoutMs: 5000 }), opts);
+      members.push(m);
+      return m;
+    }
+    async function cUser(p: string): Promise<CFlushUser> {
+      const c = await CFlushUser.start(binary!, d.spreadTcp, uname(p));
+      cusers.push(c);
+      return c;
+    }
+
+    it('C first, then TS: the same views and each other\'s messages in them', async () => {
+      const g = ugroup('views');
+      const c = await cUser('c');
+      await c.join(g);
+      const v1 = (await c.until(isView)) as CView;
+      expect(v1).toMatchObject({ members: [c.privateGroup], cause: 'join', vsSet: [c.privateGroup] });
+
+      // t sends a FIFO message after its flush request and before flushing: vulnerable on the wire.
+      const t = await tsMember('t', { beforeFlush: (grp) => t.fc.multicast(grp, 'late from ts', { service: 'fifo', messType: 5 }).then(() => undefined) });
+      await t.fc.join(g);
+      const cv2 = (await c.until(isView)) as CView;
+      await t.until('view of 2', (x) => x.lastView(g)?.members.length === 2);
+      sameView(cv2, t.lastView(g)!);
+      expect(c.events.map((e) => e.kind)).toEqual(['view', 'flush-request', 'view']);
+
+      await c.send(g, 'hello from c');
+      await t.fc.multicast(g, 'hello from ts', { service: 'safe', messType: 4 });
+      await t.until("c's message", (x) => x.texts(g).includes(`${c.privateGroup}:hello from c\n`));
+      const fromTs = await c.until((e) => e.kind === 'message' && e.sender === t.name);
+      expect(fromTs).toMatchObject({ service: 'SAFE', messType: 4, groups: 1, text: 'hello from ts' });
+      const inV2 = t.messagesInView(g, t.lastView(g)!).find((m) => m.sender === c.privateGroup)!;
+      expect(inV2).toMatchObject({ messType: 1, subgroup: false, group: g });
+
+      // A second TS member: c and t are asked to flush; t's vulnerable message reaches c in the old view.
+      const u = await tsMember('u');
+      await u.fc.join(g);
+      const cv3 = (await c.until(isView)) as CView;
+      for (const m of [t, u]) await m.until('view of 3', (x) => x.lastView(g)?.members.length === 3);
+      sameView(cv3, t.lastView(g)!);
+      sameView(cv3, u.lastView(g)!);
+      const sinceV2 = c.events.slice(c.events.indexOf(cv2) + 1, c.events.indexOf(cv3));
+      const late = sinceV2.find((e) => e.kind === 'message' && e.text === 'late from ts');
+      expect(late).toMatchObject({ service: 'FIFO', messType: 5, sender: t.name });
+
+      // c leaves: the TS members install the view without it, c sees its self-leave.
+      await c.leave(g);
+      await c.until((e) => e.kind === 'self-leave');
+      for (const m of [t, u]) await m.until('view of 2', (x) => x.lastView(g)?.members.length === 2);
+      expect(t.lastView(g)).toMatchObject({ reason: 'leave', vsSet: [c.privateGroup], members: [t.name, u.name] });
+    });
+
+    it('TS first, then C joins and disconnects: TS flushes for it, views agree, then a disconnect view', async () => {
+      const g = ugroup('disc');
+      const t = await tsMember('t');
+      await t.fc.join(g);
+      await t.until('own view', (x) => x.lastView(g) !== undefined);
+      const c = await cUser('c');
+      await c.join(g);
+      const cv = (await c.until(isView)) as CView;
+      await t.until('view of 2', (x) => x.lastView(g)?.members.length === 2);
+      sameView(cv, t.lastView(g)!);
+      expect(cv.members[cv.myIndex]).toBe(c.privateGroup);
+      await t.fc.multicast(g, 'to c', { service: 'fifo' });
+      expect(await c.until((e) => e.kind === 'message')).toMatchObject({ sender: t.name, text: 'to c', service: 'FIFO' });
+      await c.quit();
+      await t.until('view of 1', (x) => x.lastView(g)?.members.length === 1);
+      expect(t.lastView(g)).toMatchObject({ reason: 'disconnect', vsSet: [c.privateGroup], members: [t.name] });
+    });
+  });
+}
