@@ -89,9 +89,13 @@ for (const impl of impls) {
       const inV2 = t.messagesInView(g, t.lastView(g)!).find((m) => m.sender === c.privateGroup)!;
       expect(inV2).toMatchObject({ messType: 1, subgroup: false, group: g });
 
-      // A second TS member: c and t are asked to flush; t's vulnerable message reaches c in the old view.
+      // A second TS member: c and t are asked to flush; their vulnerable FIFO messages, sent
+      // between the request and the flush, reach the other in the old view.
       const u = await tsMember('u');
       await u.fc.join(g);
+      await c.until((e) => e.kind === 'flush-request', false);
+      await c.burst(g, 20);
+      await c.flush(g);
       const cv3 = (await c.until(isView)) as CView;
       for (const m of [t, u]) await m.until('view of 3', (x) => x.lastView(g)?.members.length === 3);
       sameView(cv3, t.lastView(g)!);
@@ -99,6 +103,11 @@ for (const impl of impls) {
       const sinceV2 = c.events.slice(c.events.indexOf(cv2) + 1, c.events.indexOf(cv3));
       const late = sinceV2.find((e) => e.kind === 'message' && e.text === 'late from ts');
       expect(late).toMatchObject({ service: 'FIFO', messType: 5, sender: t.name });
+      const burst = t.messagesInView(g, t.views(g).at(-2)!).filter((m) => m.messType === 2);
+      expect(burst.map((m) => [m.sender, m.data.length, Buffer.from(m.data.subarray(0, 8)).toString()])).toEqual(
+        Array.from({ length: 10 }, () => [c.privateGroup, 20, 'mess num']),
+      );
+      expect(u.events.filter((e) => e.kind === 'message' && e.sender === c.privateGroup)).toEqual([]);
 
       // c leaves: the TS members install the view without it, c sees its self-leave.
       await c.leave(g);

@@ -101,6 +101,11 @@ export class CFlushUser {
     return this.command(`s ${group}\n${text}\n`);
   }
 
+  /** `b`: ten FL_multicast FIFO messages of mess type 2 and `size` bytes, starting "mess num N". */
+  burst(group: string, size: number): Promise<string> {
+    return this.command(`b ${group}\n${size}\n`);
+  }
+
   /** One FL_receive (its output ends with a prompt, then the command loop prints another). */
   async next(): Promise<CEvent> {
     const ev = parseEvent(await this.command('r\n'));
