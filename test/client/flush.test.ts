@@ -1,20 +1,22 @@
 /**
- * The flush layer (src/client/flush) against our daemon: several TS flush clients in one group.
+ * The flush layer (src/client/flush) against our daemon (and the reference's, with SPREAD_REF):
+ * several TS flush clients in one group.
  * Views agree, a view waits for every member's flush, messages sent in a view are delivered in
  * that view to every survivor, and the FL_* error conditions. Every wait is bounded; every
  * connection is closed; the daemon is started here and stopped by pid.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { oursDaemonBuilt, oursDaemonPath, startDaemon } from '../../interop/launcher.js';
-import type { DaemonHandle } from '../../interop/launcher.js';
+import { oursDaemonBuilt, oursDaemonPath, referencePrefix, skipLine, startDaemon } from '../../interop/launcher.js';
+import type { DaemonHandle, Impl } from '../../interop/launcher.js';
 import { IllegalGroupError, ServiceType } from '../../src/client/index.js';
 import { FlushError, flushConnect, FlushServiceType } from '../../src/client/flush/index.js';
 
 import { FlushMember, viewKey, waitFlushReady } from './helpers/flush-driver.js';
 import type { MemberOptions } from './helpers/flush-driver.js';
 
-const built = oursDaemonBuilt();
-if (!built) console.log(`SKIP: flush layer against our daemon: ${oursDaemonPath()} not built (npm run build)`);
+const available: Record<Impl, boolean> = { ours: oursDaemonBuilt(), reference: referencePrefix() !== undefined };
+if (!available.ours) console.log(`SKIP: flush layer against our daemon: ${oursDaemonPath()} not built (npm run build)`);
+if (!available.reference) skipLine('flush layer against the reference daemon');
 
 let seq = 0;
 function uname(prefix: string): string {
@@ -26,12 +28,12 @@ function ugroup(what: string): string {
   return `fl-${what}-${process.pid}-${seq}`;
 }
 
-describe.skipIf(!built)('flush layer ⇄ our daemon', () => {
+for (const impl of ['ours', 'reference'] as const) describe.skipIf(!available[impl])(`flush layer ⇄ ${impl} daemon`, () => {
   let d: DaemonHandle;
   const members: FlushMember[] = [];
 
   beforeAll(async () => {
-    d = await startDaemon({ impl: 'ours', readyTimeoutMs: 20_000 });
+    d = await startDaemon({ impl, readyTimeoutMs: 20_000 });
     await waitFlushReady(d.spreadTcp, (spread) => flushConnect({ spread, timeoutMs: 5000 }));
   }, 60_000);
   afterAll(async () => {

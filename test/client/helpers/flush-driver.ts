@@ -54,7 +54,7 @@ export class FlushMember {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${this.name}: timed out waiting for ${what}; events: ${describe(this.events)}`);
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 1000));
+        const t = setTimeout(resolve, Math.min(left, 200));
         this.wake.push(() => {
           clearTimeout(t);
           resolve();
