@@ -127,6 +127,7 @@ for (const impl of impls) {
       await t.until('view of 2', (x) => x.lastView(g)?.members.length === 2);
       sameView(cv, t.lastView(g)!);
       expect(cv.members[cv.myIndex]).toBe(c.privateGroup);
+      expect(c.events.map((e) => e.kind)).toEqual(['view']); // the joiner flushed without being asked
       await t.fc.multicast(g, 'to c', { service: 'fifo' });
       expect(await c.until((e) => e.kind === 'message')).toMatchObject({ sender: t.name, text: 'to c', service: 'FIFO' });
       await c.quit();
