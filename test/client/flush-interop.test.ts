@@ -4,16 +4,15 @@
  * cause, vs set), each other's messages in the view they were sent in, vulnerable FIFO messages
  * with their trailers removed, and leaves. Runs only with SPREAD_REF (one SKIP line otherwise).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { oursDaemonBuilt, referencePrefix, skipLine, startDaemon } from '../../interop/launcher.js';
-import type { DaemonHandle, Impl } from '../../interop/launcher.js';
-import { flushConnect } from '../../src/client/flush/index.js';
+import { describe, expect, it } from 'vitest';
+import { oursDaemonBuilt, referencePrefix, skipLine } from '../../interop/launcher.js';
+import type { Impl } from '../../interop/launcher.js';
 import type { FlushView } from '../../src/client/flush/index.js';
 import { groupIdKey } from '../../src/client/flush/wire.js';
 import { CFlushUser, flushUserPath } from './helpers/flush-c-user.js';
 import type { CEvent } from './helpers/flush-c-user.js';
-import { FlushMember, waitFlushReady } from './helpers/flush-driver.js';
-import type { MemberOptions } from './helpers/flush-driver.js';
+import { uniqueGroup, uniqueName, useFlushDaemon } from './helpers/flush-driver.js';
+import type { FlushMember, MemberOptions } from './helpers/flush-driver.js';
 
 const prefix = referencePrefix();
 const binary = flushUserPath(prefix);
@@ -21,10 +20,6 @@ if (prefix === undefined) skipLine('flush layer ⇄ C flush_user');
 else if (binary === undefined) console.log(`SKIP: flush layer ⇄ C flush_user: no ${prefix}/bin/flush_user (build the reference's examples, or set SPREAD_FLUSH_USER)`);
 
 const impls: Impl[] = ['reference', 'ours'];
-let seq = 0;
-const uname = (p: string): string => `${p}${process.pid % 1000}x${++seq}`.slice(0, 10);
-const ugroup = (w: string): string => `flc-${w}-${process.pid}-${++seq}`;
-
 type CView = Extract<CEvent, { kind: 'view' }>;
 const isView = (e: CEvent): e is CView => e.kind === 'view';
 const sameView = (c: CView, t: FlushView): void => {
@@ -39,35 +34,16 @@ const sameView = (c: CView, t: FlushView): void => {
 for (const impl of impls) {
   const ready = binary !== undefined && (impl === 'reference' || oursDaemonBuilt());
   describe.skipIf(!ready)(`flush layer ⇄ C flush_user on the ${impl} daemon`, () => {
-    let d: DaemonHandle;
-    const members: FlushMember[] = [];
-    const cusers: CFlushUser[] = [];
-
-    beforeAll(async () => {
-      d = await startDaemon({ impl, readyTimeoutMs: 20_000 });
-      await waitFlushReady(d.spreadTcp, (spread) => flushConnect({ spread, timeoutMs: 5000 }));
-    }, 60_000);
-    afterAll(async () => {
-      await d?.stop();
-    });
-    afterEach(async () => {
-      for (const c of cusers.splice(0)) await c.quit();
-      for (const m of members.splice(0)) await m.stop();
-    });
-
-    async function tsMember(p: string, opts: MemberOptions = {}): Promise<FlushMember> {
-      const m = new FlushMember(await flushConnect({ spread: d.spreadTcp, name: uname(p), timeoutMs: 5000 }), opts);
-      members.push(m);
-      return m;
-    }
+    const fx = useFlushDaemon(impl);
+    const tsMember = (p: string, opts?: MemberOptions): Promise<FlushMember> => fx.member(p, opts);
     async function cUser(p: string): Promise<CFlushUser> {
-      const c = await CFlushUser.start(binary!, d.spreadTcp, uname(p));
-      cusers.push(c);
+      const c = await CFlushUser.start(binary!, fx.daemon.spreadTcp, uniqueName(p));
+      fx.track(() => c.quit());
       return c;
     }
 
     it('C first, then TS: the same views and each other\'s messages in them', async () => {
-      const g = ugroup('views');
+      const g = uniqueGroup('views');
       const c = await cUser('c');
       await c.join(g);
       const v1 = (await c.until(isView)) as CView;
@@ -117,7 +93,7 @@ for (const impl of impls) {
     });
 
     it('TS first, then C joins and disconnects: TS flushes for it, views agree, then a disconnect view', async () => {
-      const g = ugroup('disc');
+      const g = uniqueGroup('disc');
       const t = await tsMember('t');
       await t.fc.join(g);
       await t.until('own view', (x) => x.lastView(g) !== undefined);

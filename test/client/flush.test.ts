@@ -5,50 +5,22 @@
  * that view to every survivor, and the FL_* error conditions. Every wait is bounded; every
  * connection is closed; the daemon is started here and stopped by pid.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { oursDaemonBuilt, oursDaemonPath, referencePrefix, skipLine, startDaemon } from '../../interop/launcher.js';
-import type { DaemonHandle, Impl } from '../../interop/launcher.js';
+import { describe, expect, it } from 'vitest';
+import { oursDaemonBuilt, oursDaemonPath, referencePrefix, skipLine } from '../../interop/launcher.js';
+import type { Impl } from '../../interop/launcher.js';
 import { IllegalGroupError, ServiceType } from '../../src/client/index.js';
-import { FlushError, flushConnect, FlushServiceType } from '../../src/client/flush/index.js';
+import { FlushError, FlushServiceType } from '../../src/client/flush/index.js';
 
-import { FlushMember, viewKey, waitFlushReady } from './helpers/flush-driver.js';
-import type { MemberOptions } from './helpers/flush-driver.js';
+import { uniqueGroup, useFlushDaemon, viewKey } from './helpers/flush-driver.js';
+import type { FlushMember, MemberOptions } from './helpers/flush-driver.js';
 
 const available: Record<Impl, boolean> = { ours: oursDaemonBuilt(), reference: referencePrefix() !== undefined };
 if (!available.ours) console.log(`SKIP: flush layer against our daemon: ${oursDaemonPath()} not built (npm run build)`);
 if (!available.reference) skipLine('flush layer against the reference daemon');
 
-let seq = 0;
-function uname(prefix: string): string {
-  seq++;
-  return `${prefix}${process.pid % 1000}x${seq}`.slice(0, 10);
-}
-function ugroup(what: string): string {
-  seq++;
-  return `fl-${what}-${process.pid}-${seq}`;
-}
-
 for (const impl of ['ours', 'reference'] as const) describe.skipIf(!available[impl])(`flush layer ⇄ ${impl} daemon`, () => {
-  let d: DaemonHandle;
-  const members: FlushMember[] = [];
-
-  beforeAll(async () => {
-    d = await startDaemon({ impl, readyTimeoutMs: 20_000 });
-    await waitFlushReady(d.spreadTcp, (spread) => flushConnect({ spread, timeoutMs: 5000 }));
-  }, 60_000);
-  afterAll(async () => {
-    await d?.stop();
-  });
-  afterEach(async () => {
-    for (const m of members.splice(0)) await m.stop();
-  });
-
-  async function member(prefix: string, opts: MemberOptions = {}): Promise<FlushMember> {
-    const fc = await flushConnect({ spread: d.spreadTcp, name: uname(prefix), timeoutMs: 5000 });
-    const m = new FlushMember(fc, opts);
-    members.push(m);
-    return m;
-  }
+  const fx = useFlushDaemon(impl);
+  const member = (prefix: string, opts?: MemberOptions): Promise<FlushMember> => fx.member(prefix, opts);
 
   /** `m` joins `group` and waits for its first view there; then every other member has that view too. */
   async function joinAll(group: string, ms: FlushMember[]): Promise<void> {
@@ -60,7 +32,7 @@ for (const impl of ['ours', 'reference'] as const) describe.skipIf(!available[im
   }
 
   it('views agree: each join is flushed by the old members and installed at all with one id', async () => {
-    const g = ugroup('agree');
+    const g = uniqueGroup('agree');
     const [a, b, c] = [await member('a'), await member('b'), await member('c')];
     await joinAll(g, [a, b, c]);
     const last = viewKey(a.lastView(g)!);
@@ -82,7 +54,7 @@ for (const impl of ['ours', 'reference'] as const) describe.skipIf(!available[im
   });
 
   it('a view waits for the last member to flush; a flushed member may not send until then', async () => {
-    const g = ugroup('wait');
+    const g = uniqueGroup('wait');
     const a = await member('a');
     const b = await member('b', { autoFlush: false });
     await a.fc.join(g);
@@ -105,7 +77,7 @@ for (const impl of ['ours', 'reference'] as const) describe.skipIf(!available[im
   });
 
   it('messages sent in a view are delivered in that view to every survivor (leave)', async () => {
-    const g = ugroup('msgs');
+    const g = uniqueGroup('msgs');
     const sendOld = async (m: FlushMember): Promise<void> => {
       // Sent after the flush request, before flushing: FIFO goes out marked vulnerable.
       for (let i = 0; i < 3; i++) await m.fc.multicast(g, `late-${i}`, { service: 'fifo', messType: 7 });
@@ -151,12 +123,11 @@ for (const impl of ['ours', 'reference'] as const) describe.skipIf(!available[im
   });
 
   it('a disconnect: flush request, transition signal, then the view without the member', async () => {
-    const g = ugroup('disc');
+    const g = uniqueGroup('disc');
     const [a, b] = [await member('a'), await member('b')];
     await joinAll(g, [a, b]);
     const before = a.events.length;
     await b.stop();
-    members.splice(members.indexOf(b), 1);
     await a.until('view of 1', (x) => x.lastView(g)?.members.length === 1);
     const tail = a.events.slice(before).map((e) => e.kind);
     expect(tail).toEqual(['flush-request', 'transition', 'view']);
@@ -167,7 +138,7 @@ for (const impl of ['ours', 'reference'] as const) describe.skipIf(!available[im
   });
 
   it('subgroupcast and unicast reach only the receivers, in the view, with the group last', async () => {
-    const g = ugroup('sub');
+    const g = uniqueGroup('sub');
     const [a, b, c] = [await member('a'), await member('b'), await member('c')];
     await joinAll(g, [a, b, c]);
     await a.fc.subgroupcast(g, [b.name, c.name], 'to b and c', { messType: 3 });
@@ -186,7 +157,7 @@ for (const impl of ['ours', 'reference'] as const) describe.skipIf(!available[im
   });
 
   it('FL_* errors: join twice, leave or send when not joined, flush with no request, reserved types', async () => {
-    const g = ugroup('err');
+    const g = uniqueGroup('err');
     const a = await member('a');
     await a.fc.join(g);
     await a.until('own view', (x) => x.lastView(g) !== undefined);

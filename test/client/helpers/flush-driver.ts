@@ -2,6 +2,10 @@
  * Test helper for the flush layer: a FlushConnection consumed in the background, every event
  * recorded, flush requests answered (after an optional hook), and bounded waits on the record.
  */
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startDaemon } from '../../../interop/launcher.js';
+import type { DaemonHandle, Impl } from '../../../interop/launcher.js';
+import { flushConnect } from '../../../src/client/flush/index.js';
 import type { FlushConnection, FlushEvent, FlushMessage, FlushView } from '../../../src/client/flush/index.js';
 import { groupIdKey } from '../../../src/client/flush/wire.js';
 
@@ -133,4 +137,55 @@ export async function waitFlushReady(spread: string, connectFn: (spread: string)
     }
   }
   throw new Error(`daemon at ${spread} not operational after ${totalMs} ms: ${String(last)}`);
+}
+
+let seq = 0;
+/** A fresh private name (≤ 10 chars) starting with `prefix` (which decides member order). */
+export function uniqueName(prefix: string): string {
+  seq++;
+  return `${prefix}${process.pid % 1000}x${seq}`.slice(0, 10);
+}
+export function uniqueGroup(what: string): string {
+  seq++;
+  return `fl-${what}-${process.pid}-${seq}`;
+}
+
+export interface FlushFixture {
+  /** The daemon of this describe block (started in beforeAll). */
+  readonly daemon: DaemonHandle;
+  /** A TS flush client on the daemon, consumed by a FlushMember, stopped after the test. */
+  member(prefix: string, opts?: MemberOptions): Promise<FlushMember>;
+  /** Something else to stop after the test (before the members). */
+  track(stop: () => Promise<void>): void;
+}
+
+/** Registers hooks (inside a describe) that start a daemon of `impl`, wait for it, and clean up. */
+export function useFlushDaemon(impl: Impl): FlushFixture {
+  let d: DaemonHandle | undefined;
+  const members: FlushMember[] = [];
+  const others: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    d = await startDaemon({ impl, readyTimeoutMs: 20_000 });
+    await waitFlushReady(d.spreadTcp, (spread) => flushConnect({ spread, timeoutMs: 5000 }));
+  }, 60_000);
+  afterAll(async () => {
+    await d?.stop();
+  });
+  afterEach(async () => {
+    for (const stop of others.splice(0)) await stop();
+    for (const m of members.splice(0)) await m.stop();
+  });
+  return {
+    get daemon(): DaemonHandle {
+      return d!;
+    },
+    async member(prefix: string, opts: MemberOptions = {}): Promise<FlushMember> {
+      const m = new FlushMember(await flushConnect({ spread: d!.spreadTcp, name: uniqueName(prefix), timeoutMs: 5000 }), opts);
+      members.push(m);
+      return m;
+    },
+    track(stop: () => Promise<void>): void {
+      others.push(stop);
+    },
+  };
 }
