@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { oursDaemonBuilt, oursDaemonPath, referencePrefix, skipLine } from '../../interop/launcher.js';
 import type { Impl } from '../../interop/launcher.js';
 import { IllegalGroupError, ServiceType } from '../../src/client/index.js';
-import { FlushError, FlushServiceType } from '../../src/client/flush/index.js';
+import { FlushError, flushConnect, FlushServiceType } from '../../src/client/flush/index.js';
 
 import { uniqueGroup, useFlushDaemon, viewKey } from './helpers/flush-driver.js';
 import type { FlushMember, MemberOptions } from './helpers/flush-driver.js';
@@ -154,6 +154,21 @@ for (const impl of ['ours', 'reference'] as const) describe.skipIf(!available[im
     expect(sub.messType).toBe(3);
     expect(sub.serviceType & FlushServiceType.SUBGROUP_CAST).not.toBe(0);
     await expect(a.fc.unicast(g, '#nobody#localhost', 'x')).rejects.toMatchObject({ code: 'ILLEGAL_RECEIVERS', errno: -28 });
+  });
+
+  it('receive: an abort rejects with its reason while another receive waits; nothing is lost', async () => {
+    const g = uniqueGroup('abort');
+    const fc = await flushConnect({ spread: fx.daemon.spreadTcp, timeoutMs: 5000 });
+    fx.track(() => fc.disconnect());
+    const first = fc.receive();
+    const ac = new AbortController();
+    const second = fc.receive({ signal: ac.signal });
+    ac.abort(new Error('stop waiting'));
+    await expect(second).rejects.toThrow('stop waiting');
+    await fc.join(g);
+    const ev = await first;
+    expect(ev).toMatchObject({ kind: 'view', group: g, members: [fc.privateGroup], reason: 'join' });
+    expect(fc.pending).toBe(0);
   });
 
   it('FL_* errors: join twice, leave or send when not joined, flush with no request, reserved types', async () => {

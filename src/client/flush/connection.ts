@@ -111,9 +111,8 @@ export class FlushConnection implements AsyncIterable<FlushEvent> {
       const ready = this.machine.deliveries.shift();
       if (ready !== undefined) return ready;
       if (this.reading !== undefined) {
-        // Another receive is reading from the daemon: wait for it, then look again.
-        await this.reading.catch(() => undefined);
-        opts?.signal?.throwIfAborted();
+        // Another receive is reading from the daemon: wait for it (or our abort), then look again.
+        await untilSettledOrAborted(this.reading, opts?.signal);
         continue;
       }
       const reading = this.pull(opts?.signal);
@@ -162,4 +161,19 @@ export class FlushConnection implements AsyncIterable<FlushEvent> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.disconnect();
   }
+}
+
+/** Resolves when `p` settles (either way); rejects with the signal's reason if it aborts first. */
+function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return p.then(() => undefined, () => undefined);
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    p.then(done, done);
+  });
 }

@@ -316,7 +316,7 @@ function viewEvent(group: string, c: Change, last: GroupState['flushView']): Flu
     serviceType: t,
     group,
     reason,
-    members: v.members,
+    members: [...v.members],
     myIndex: v.myIndex,
     groupId: v.gid,
     vsSet,
