@@ -1,5 +1,5 @@
 /**
- * Flush layer errors (SPEC.md "Flush layer", §FL.5): the conditions fl.h adds to the C API's.
+ * Flush layer errors (SPEC.md "Flush layer", §FL.1–§FL.2): the conditions fl.h adds to the C API's.
  * The C API's own conditions (ILLEGAL_GROUP, ILLEGAL_SERVICE, CONNECTION_CLOSED, …) are raised
  * with the client's SpreadError classes.
  */
