@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipString } from '../../wire/daemon/constants.js';
 import { ipNumber } from './udp-plan.js';
@@ -43,12 +44,13 @@ const MAX_BATCHES = 8;
 const NO_BATCH = process.env.SPREAD_TS_UDP_BATCH === '0';
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
 
+/** native/build/Release/spread_udp.node in the nearest folder above this module that has one (src, dist, a bundle). */
 function addonPath(): string | undefined {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  // src/daemon/net (tsx, vitest) or dist/src/daemon/net (the build).
-  for (const up of ['../../../', '../../../../']) {
-    const p = `${here}${up}native/build/Release/spread_udp.node`;
+  let dir = fileURLToPath(new URL('.', import.meta.url));
+  for (let up = 0; up < 6; up++) {
+    const p = join(dir, 'native', 'build', 'Release', 'spread_udp.node');
     if (existsSync(p)) return p;
+    dir = dirname(dir);
   }
   return undefined;
 }
