@@ -40,7 +40,7 @@ describe('logger', () => {
   it('adds microseconds with EventPreciseTimeStamp and writes no stamp without EventTimeStamp', () => {
     const a = logger({ format: 'pretty', timeStamp: '%S', preciseTimeStamp: true });
     a.log.warn({}, 'x');
-    expect(a.lines[0]).toMatch(/^\d\d\.123000 WARN  x\n$/);
+    expect(a.lines[0]).toMatch(/^\d\d\.123000 WARN {2}x\n$/);
     const b = logger({ format: 'pretty' });
     b.log.warn({}, 'x');
     expect(b.lines).toEqual(['WARN  x\n']);
