@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/index.js';
 import { DAEMON_JS, startDaemonProcess } from './support.js';
@@ -84,6 +84,24 @@ describe('logs', () => {
     } finally {
       srv.close();
     }
+  });
+});
+
+describe('-l y', () => {
+  it("writes the reference's activity file, named after the daemon, in the working directory", async () => {
+    const d = await startDaemonProcess({ extraConf: asDaemonUser, args: ['-l', 'y'] });
+    const file = join(dirname(d.confPath), 'localhost');
+    let text: string;
+    try {
+      text = readFileSync(file, 'latin1');
+    } finally {
+      await d.stop();
+    }
+    const lines = text.split('\n');
+    expect(lines[0]).toMatch(/^B {1,13}\d+$/);
+    expect(lines[1]).toMatch(/^M {1,13}\d+ {1,13}\d+ {1,11}\d+ > {3}0$/);
+    expect(lines[2]).toMatch(/^A {1,13}\d+ {1,11}\d+$/);
+    expect(lines.slice(3)).toEqual(['']);
   });
 });
 
