@@ -31,6 +31,7 @@ import {
   parseConfig,
 } from '../daemon/config/index.js';
 import type { EventPriority, SpreadConfig } from '../daemon/config/index.js';
+import { reloadVerdict } from '../daemon/config/reload.js';
 import type { CoreLog } from '../daemon/core/daemon-core.js';
 import { AccessFileError, startDaemon, UdpEdgeError } from '../daemon/index.js';
 import type { RunningDaemon } from '../daemon/index.js';
@@ -100,7 +101,7 @@ function makeLogger(config: SpreadConfig, args: SpreadArgs): { log: Logger; dest
   return { log, dest };
 }
 
-function waitForStopSignal(log: CoreLog): Promise<NodeJS.Signals> {
+function waitForStopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (sig: NodeJS.Signals): void => {
       process.off('SIGTERM', stop);
@@ -109,8 +110,36 @@ function waitForStopSignal(log: CoreLog): Promise<NodeJS.Signals> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
-    process.on('SIGHUP', () => log.warn({}, 'SIGHUP: configuration reload is not supported; ignored'));
   });
+}
+
+/**
+ * SIGHUP: re-reads spread.conf and says what a reload would do (config/reload.ts). A change
+ * the reference refuses is refused with its message; a changed daemon list is reported but not
+ * applied at run time yet (SPEC Part IX §6): the running configuration stays.
+ */
+function onHangup(running: SpreadConfig, file: string | undefined, selfId: number, log: CoreLog): () => void {
+  const hangup = (): void => {
+    void (async () => {
+      let next: SpreadConfig;
+      try {
+        next = file === undefined ? running : await loadConfig(file);
+      } catch (err) {
+        log.error({}, `SIGHUP: reload refused: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
+      const v = reloadVerdict(running, next, selfId);
+      if (v.kind === 'refused') log.error({}, `SIGHUP: reload refused: ${v.message}`);
+      else if (v.kind === 'unchanged') log.info({}, 'SIGHUP: configuration unchanged');
+      else {
+        const names = (ds: readonly { name: string }[]): string => ds.map((d) => d.name).join(' ') || 'none';
+        log.warn({ added: v.added.length, removed: v.removed.length, needPartition: v.needPartition },
+          `SIGHUP: configuration changed (added: ${names(v.added)}; removed: ${names(v.removed)}): applying it at run time is not supported yet; restart the daemons with the new file`);
+      }
+    })();
+  };
+  process.on('SIGHUP', hangup);
+  return () => void process.off('SIGHUP', hangup);
 }
 
 /** `-c FILE` or the embedded default, its warnings printed; the exit code when it is unusable. */
@@ -234,7 +263,7 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
     return ExitCode.CONFIG;
   }
   log.info({ file: config.fileName }, `using configuration ${config.fileName}`);
-  const stop = options.stopSignal ?? waitForStopSignal(log);
+  const stop = options.stopSignal ?? waitForStopSignal();
   const extras: Extras = { metrics: null, activity: null };
   let daemon: RunningDaemon;
   try {
@@ -244,7 +273,9 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
     if (exit === null) throw err;
     return exit;
   } 
+  const offHangup = onHangup(config, args.config, daemon.settings.self.procId, log);
   await serve(daemon, stop, log, io, options);
+  offHangup();
   await closeAll(daemon, extras);
   dest?.close();
   return ExitCode.OK;

@@ -91,9 +91,10 @@ describe('-l y', () => {
   it("writes the reference's activity file, named after the daemon, in the working directory", async () => {
     const d = await startDaemonProcess({ extraConf: asDaemonUser, args: ['-l', 'y'] });
     const file = join(dirname(d.confPath), 'localhost');
-    let text: string;
+    let text = '';
     try {
-      text = readFileSync(file, 'latin1');
+      // The M line follows the ready line once the core has taken the configuration.
+      for (let i = 0; i < 200 && !(text = readFileSync(file, 'latin1')).includes('\nM '); i++) await new Promise((r) => setTimeout(r, 25));
     } finally {
       await d.stop();
     }
