@@ -72,6 +72,16 @@ describe('logs', () => {
     expect(levels(loud.stderr())).not.toContain('warn');
   });
 
+  it('spread.conf: DebugFlags shows that category\'s debug lines at info; EventTimeStamp stamps pretty lines', async () => {
+    const extraConf = `${asDaemonUser}DebugFlags = { PRINT EXIT MEMBERSHIP }\nEventTimeStamp = "%Y-%m-%d"\nEventPreciseTimeStamp\n`;
+    const d = await startDaemonProcess({ extraConf, args: ['--log-format', 'pretty'] });
+    await d.stop();
+    const lines = d.stderr().trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(3);
+    for (const l of lines) expect(l).toMatch(/^\d{4}-\d\d-\d\d\.\d{6} (DEBUG|INFO) {1,2}\S/);
+    expect(lines.filter((l) => l.includes(' DEBUG ')).some((l) => l.includes('lost my token'))).toBe(true);
+  });
+
   it('a port in use: one line on stderr, exit 69', async () => {
     const srv = createServer();
     const port = await new Promise<number>((res) => srv.listen({ port: 0, host: '127.0.0.1' }, () => res((srv.address() as { port: number }).port)));
