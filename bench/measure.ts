@@ -58,14 +58,23 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Peak resident set of a process in kB (Linux), or NaN. */
-export function peakRssKb(pid: number): number {
+function statusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m === null ? NaN : Number(m[1]);
   } catch {
     return NaN;
   }
+}
+
+/** Peak resident set of a process in kB (Linux), or NaN. */
+export function peakRssKb(pid: number): number {
+  return statusKb(pid, 'VmHWM');
+}
+
+/** Resident set of a process now, in kB (Linux), or NaN. */
+export function rssKb(pid: number): number {
+  return statusKb(pid, 'VmRSS');
 }
 
 /** User + system CPU seconds a process has used so far (Linux), or NaN; `sys` only the system part. */

@@ -11,7 +11,8 @@
  * The reader checks every message arrived, once, in per-sender order: a run that loses any fails.
  * Memory: the sending daemon's peak resident set (VmHWM) after the floods.
  *
- * Environment: RING_REAL_REPS (default 3), RING_REAL_ONLY (comma-separated row-name substrings),
+ * Environment: RING_REAL_REPS (default 3), RING_REAL_ONLY (comma-separated row-name substrings;
+ * `million` runs the opt-in 10^6-message flood for the sending daemon's peak memory),
  * RING_REAL_IMPLS (`ours`, `reference` or both; default both when SPREAD_REF is set),
  * RING_REAL_PROF_DIR (our daemons write V8 CPU profiles there: `--cpu-prof`).
  */
@@ -36,6 +37,8 @@ interface Flood {
 interface RingPlan {
   daemons: number;
   floods: readonly Flood[];
+  /** Runs only when RING_REAL_ONLY names one of its floods (long runs). */
+  optIn?: boolean;
 }
 
 const f = (name: string, size: number, count: number, service: FloodService = 'agreed', rate = 0): Flood => ({ name, size, count, service, rate });
@@ -51,6 +54,8 @@ const PLANS: readonly RingPlan[] = [
     ],
   },
   { daemons: 5, floods: [f('5d 100 B agreed cold', 100, 40_000), f('5d 100 B agreed warm', 100, 40_000), f('5d 1000 B agreed warm', 1000, 40_000), f('5d 1000 B safe warm', 1000, 40_000, 'safe')] },
+  // Memory under a long flood: the sending daemon's peak after 10^6 messages (RING_REAL_ONLY=million).
+  { daemons: 3, optIn: true, floods: [f('3d 1000 B agreed million', 1000, 1_000_000)] },
 ];
 
 interface FloodResult {
@@ -85,7 +90,7 @@ function run(argv: readonly string[]): Child {
     for (const w of waiters.filter((x) => out.includes(x.text))) w.res();
   });
   child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
-  const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 180_000);
+  const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 600_000);
   const done = new Promise<{ out: string; exitMs: number }>((res, rej) => {
     child.once('exit', (code, signal) => {
       const exitMs = now();
@@ -208,10 +213,11 @@ export const benchmark: BenchModule = {
   run: async (opts) => {
     const reps = Number(process.env.RING_REAL_REPS ?? 3);
     const only = process.env.RING_REAL_ONLY?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-    const wanted = (name: string): boolean => only === undefined || only.some((o) => name.includes(o));
+    const named = (name: string): boolean => only !== undefined && only.some((o) => name.includes(o));
     const impls = benchImpls();
     const rows: BenchRow[] = [];
     for (const plan of PLANS) {
+      const wanted = (name: string): boolean => named(name) || (only === undefined && plan.optIn !== true);
       const samples = new Map<Impl, Sample>(impls.map((i) => [i, { results: new Map(), rssKb: [] }]));
       for (let rep = 0; rep < reps; rep++) {
         // Alternate which implementation goes first in each repetition.

@@ -43,6 +43,7 @@ import type { MetricsServer } from '../daemon/ops/metrics.js';
 import { dropPrivileges, PrivilegeError } from '../daemon/ops/privileges.js';
 import { parseSpreadArgs, USAGE } from './spread-args.js';
 import type { SpreadArgs } from './spread-args.js';
+import { tuneV8ForDaemon } from '../daemon/runtime/v8-tuning.js';
 
 export const ExitCode = {
   OK: 0,
@@ -283,6 +284,7 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
 
 /** Entry point for bin/spread.js and `node dist/src/tools/spread.js`. */
 export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  tuneV8ForDaemon();
   try {
     process.exitCode = await main(argv);
   } catch (err) {
