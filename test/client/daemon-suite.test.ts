@@ -315,7 +315,8 @@ for (const impl of ['ours', 'reference'] as const) {
     it('a client that stops reading: slow-consumer signal, then the daemon cuts it', async () => {
       const g = ugroup('slow');
       let signalled = 0;
-      const slow = await client('s', { maxQueuedEvents: 50, onSlowConsumer: () => signalled++ });
+      // reconnect: false, to see the cut itself (a reconnecting client would open a new session).
+      const slow = await client('s', { maxQueuedEvents: 50, onSlowConsumer: () => signalled++, reconnect: false });
       await slow.join(g);
       await nextMembership(slow);
       const a = await client('a');
