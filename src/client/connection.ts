@@ -462,7 +462,7 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
   }
 
   private deliverEvent(ev: SpreadEvent, size: number): void {
-    if (this.router.size > 0 && this.router.route(ev, size)) return;
+    if (this.router.active && this.router.route(ev, size)) return;
     this.events.push(ev, size);
   }
 

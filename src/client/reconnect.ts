@@ -102,9 +102,17 @@ export class StatusHub {
     for (const l of this.listeners) l.wake?.();
   }
 
-  async *iterate(signal?: AbortSignal): AsyncGenerator<ConnectionStatus, void, undefined> {
+  /** An iterator of the reports from now on (registered at once, not at the first next()). */
+  iterate(signal?: AbortSignal): AsyncGenerator<ConnectionStatus, void, undefined> {
     const l = { items: [] as ConnectionStatus[], wake: undefined as (() => void) | undefined };
     this.listeners.add(l);
+    return this.drain(l, signal);
+  }
+
+  private async *drain(
+    l: { items: ConnectionStatus[]; wake: (() => void) | undefined },
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<ConnectionStatus, void, undefined> {
     const onAbort = (): void => l.wake?.();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {

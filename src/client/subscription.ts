@@ -96,6 +96,11 @@ export class SubscriptionRouter {
   /** Groups left by unsubscribe(): their self-leave notice is for no one. */
   private readonly leaving = new Map<string, number>();
 
+  /** Whether route() can claim anything (a subscription, or a self-leave to swallow). */
+  get active(): boolean {
+    return this.byGroup.size > 0 || this.leaving.size > 0;
+  }
+
   get size(): number {
     return this.byGroup.size;
   }
