@@ -146,6 +146,7 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
   private statsBytes = 0;
   private slowCount = 0;
 
+  /** @internal Use connect(). */
   constructor(init: ConnectionInit) {
     this.membership = init.membership;
     this.redialer = init.reconnect;

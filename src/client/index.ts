@@ -5,7 +5,7 @@
 export { connect, AUTH_METHODS, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_EVENTS } from './connect.js';
 export type { AuthMethod, ConnectOptions } from './connect.js';
 export { DEFAULT_RECONNECT } from './reconnect.js';
-export type { ConnectionStatus, ReconnectOptions } from './reconnect.js';
+export type { ConnectionStatus, ReconnectOptions, ReconnectPolicy } from './reconnect.js';
 export { Subscription } from './subscription.js';
 export type { SubscribeOptions, SubscriptionEvent } from './subscription.js';
 export { SpreadConnection } from './connection.js';
@@ -72,7 +72,7 @@ export {
   isSpreadError,
   spreadErrorFromCode,
 } from './errors.js';
-export type { LibraryErrorCode, SpreadErrorCode } from './errors.js';
+export type { LibraryErrorCode, SpreadErrorCode, SpreadErrorOptions } from './errors.js';
 /** The C API's service-type bits, error codes and limits. */
 export { ServiceType, ErrorCode, Limits } from '../wire/client/constants.js';
 export type { ErrorCodeName } from '../wire/client/constants.js';

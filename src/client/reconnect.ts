@@ -29,6 +29,7 @@ export interface ReconnectOptions {
   privateName?: 'keep' | 'new' | undefined;
 }
 
+/** A ReconnectOptions with every default filled in. */
 export type ReconnectPolicy = Required<{ [K in keyof ReconnectOptions]: Exclude<ReconnectOptions[K], undefined> }>;
 
 export const DEFAULT_RECONNECT: ReconnectPolicy = {
