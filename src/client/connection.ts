@@ -352,17 +352,8 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
    * iteration then throws ConnectionClosedError after the queued events). Leaving the loop
    * early does not disconnect. Several iterators share one queue.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<SpreadEvent, void, undefined> {
-    for (;;) {
-      let ev: SpreadEvent;
-      try {
-        ev = await this.receive();
-      } catch (e) {
-        if (this.state === 'disconnected') return;
-        throw e;
-      }
-      yield ev;
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<SpreadEvent, void, undefined> {
+    return this.events.iterate(() => this.state === 'disconnected');
   }
 
   /**
@@ -501,7 +492,7 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
     const lostAt = Date.now();
     this.hub.emit({ type: 'disconnect', daemon: formatSpreadAddress(this.address), error: err });
     const stop = this.stopReconnect.signal;
-    this.reconnecting = (async () => {
+    const running = (async () => {
       let next: { value: Established; index: number; attempt: number };
       try {
         next = await redial(r.policy, r.targets, r.index, (t, ms) => r.dial(t, this.privateName, ms, stop), this.hub, stop);
@@ -518,8 +509,11 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
       }
       r.index = next.index;
       await this.resume(next.value, next.attempt, Date.now() - lostAt);
-    })().finally(() => {
-      this.reconnecting = undefined;
+    })();
+    this.reconnecting = running;
+    // The new Link may end (and a new reconnection start) before this one's rejoins are written.
+    void running.finally(() => {
+      if (this.reconnecting === running) this.reconnecting = undefined;
     });
   }
 

@@ -141,6 +141,20 @@ export class EventChannel<T> {
     });
   }
 
+  /** The items in order; ends quietly when the end error satisfies `quiet`, else throws it. */
+  async *iterate(quiet: (err: unknown) => boolean): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      let item: T;
+      try {
+        item = await this.receive(undefined, () => undefined);
+      } catch (e) {
+        if (quiet(e)) return;
+        throw e;
+      }
+      yield item;
+    }
+  }
+
   /** No more items: waiting readers reject with `err` now, later ones after the queue. */
   end(err: unknown): void {
     if (this.endError !== undefined) return;

@@ -57,17 +57,8 @@ export class Subscription implements AsyncIterable<SubscriptionEvent> {
    * Events until unsubscribe() or disconnect() (the iteration then ends) or until the
    * connection fails (it then throws the error, after the queued events).
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<SubscriptionEvent, void, undefined> {
-    for (;;) {
-      let ev: SubscriptionEvent;
-      try {
-        ev = await this.receive();
-      } catch (e) {
-        if (e === DONE) return;
-        throw e;
-      }
-      yield ev;
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<SubscriptionEvent, void, undefined> {
+    return this.channel.iterate((e) => e === DONE);
   }
 
   /** Stops routing events here, discards the queue, ends the iterators, leaves the group if subscribe() joined it. */
