@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { oursDaemonBuilt, oursDaemonPath, referencePrefix, skipLine, startDaemon } from '../../interop/launcher.js';
 import type { DaemonHandle, Impl } from '../../interop/launcher.js';
-import { connect } from '../../src/client/index.js';
+import { connect, ServiceType } from '../../src/client/index.js';
 import type { ConnectionStatus, MembershipMessage, SpreadConnection, SpreadEvent } from '../../src/client/index.js';
 import { ugroup, uname, waitOperational } from './helpers/daemons.js';
 
@@ -90,5 +90,24 @@ for (const impl of ['ours', 'reference'] as const) {
       await conn.disconnect();
       await watching;
     }, 90_000);
+
+    it('a session the daemon cuts (two service bits) comes back on the same daemon with its groups', async () => {
+      const d = await start(impl);
+      await waitOperational(d);
+      const conn = await connect({ spread: d.spreadTcp, name: uname('c'), timeoutMs: 5000, reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
+      conns.push(conn);
+      const g = ugroup('cut');
+      await conn.join(g);
+      expect((await memberships(conn, 1))[0]).toMatchObject({ group: g, reason: 'join' });
+      const cutAt = Date.now();
+      await conn.multicastRaw(ServiceType.AGREED_MESS | ServiceType.SAFE_MESS, g, 'x');
+      const [notice, join] = await memberships(conn, 2);
+      const rejoinedAt = Date.now();
+      expect(notice).toMatchObject({ group: g, reason: 'transition', reconnect: { groups: [g] } });
+      // The same name again (the daemon may first refuse it while it drops the old session).
+      expect(join).toMatchObject({ group: g, reason: 'join', members: [conn.privateGroup] });
+      expect(conn.privateGroup).toBe(notice!.reconnect!.previousPrivateGroup);
+      console.log(`reconnect (${impl}, daemon up): cut → groups rejoined ${rejoinedAt - cutAt} ms over ${notice!.reconnect!.attempts} attempts`);
+    }, 60_000);
   });
 }
