@@ -99,13 +99,16 @@ export class TimeoutError extends SpreadError {
 /**
  * The library's error for an aborted signal: its reason itself when that is a SpreadError,
  * TimeoutError when the reason is a timeout (`AbortSignal.timeout()`), else AbortError, with the
- * reason as `cause`.
+ * reason as `cause` (and an Error reason's message appended to the message).
  */
 export function abortReason(signal: AbortSignal): SpreadError {
   const reason: unknown = signal.reason;
   if (reason instanceof SpreadError) return reason;
   const name = (reason as { name?: unknown } | undefined)?.name;
-  return name === 'TimeoutError' ? new TimeoutError(undefined, { cause: reason }) : new AbortError(undefined, { cause: reason });
+  if (name === 'TimeoutError') return new TimeoutError(undefined, { cause: reason });
+  // An application's own reason: its message is kept in ours.
+  const own = reason instanceof Error && name !== 'AbortError' ? `: ${reason.message}` : '';
+  return new AbortError(`the operation was aborted${own}`, { cause: reason });
 }
 
 /** Throws abortReason(signal) if the signal is aborted. */
