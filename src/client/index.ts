@@ -1,6 +1,8 @@
 /**
  * spread-ts client: the public API (package entry ".").
  * See src/client/README.md for a guide.
+ *
+ * @module spread-ts
  */
 export { connect, AUTH_METHODS, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_EVENTS } from './connect.js';
 export type { AuthMethod, ConnectOptions } from './connect.js';
