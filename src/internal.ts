@@ -1,5 +1,5 @@
 /**
- * Internals for tests and tools (package export `spread-ts/internal`): the pure codecs, the
+ * Internals for tests and tools (package export `spread-ts/unstable-internal`): the pure codecs, the
  * configuration module and the daemon's layers (its barrel: the node, ring, membership, core and
  * socket edges). Not a stable API.
  */

@@ -17,8 +17,11 @@ import { ProtocolError } from '../wire/errors.js';
 import { formatSpreadAddress, parseSpreadAddress } from './address.js';
 import type { SpreadAddress, SpreadTarget } from './address.js';
 import { SpreadConnection } from './connection.js';
-import type { SlowConsumerInfo } from './connection.js';
+import type { Established, Redialer, SlowConsumerInfo } from './connection.js';
+import { reconnectPolicy } from './reconnect.js';
+import type { ReconnectOptions } from './reconnect.js';
 import {
+  abortReason,
   ConnectionClosedError,
   CouldNotConnectError,
   IllegalSpreadError,
@@ -27,6 +30,7 @@ import {
   RejectVersionError,
   SpreadError,
   spreadErrorFromCode,
+  throwIfAborted,
 } from './errors.js';
 
 /** Authentication methods this client implements (neither exchanges bytes with the daemon). */
@@ -36,9 +40,9 @@ export type AuthMethod = (typeof AUTH_METHODS)[number];
 export interface ConnectOptions {
   /**
    * The daemon: "4803" (unix socket /tmp/4803), "4803@host" (TCP), `{ host, port }` or
-   * `{ path }`. Default "4803".
+   * `{ path }`; or a list of them, tried in order (and in turn when reconnecting). Default "4803".
    */
-  spread?: SpreadTarget | undefined;
+  spread?: SpreadTarget | readonly SpreadTarget[] | undefined;
   /** Private name, 0..10 bytes of '$'..'~'. Empty or omitted: the daemon generates one. */
   name?: string | undefined;
   /** Receive membership notifications. Default true. */
@@ -56,28 +60,74 @@ export interface ConnectOptions {
   maxQueuedBytes?: number | undefined;
   /** Called each time the receive queue fills up and reading pauses. */
   onSlowConsumer?: ((info: SlowConsumerInfo) => void) | undefined;
+  /**
+   * Reconnect when the session is lost: `true` (the default) with the default policy, `false`
+   * for the C library's behaviour (the connection ends with ConnectionClosedError), or a policy.
+   */
+  reconnect?: boolean | ReconnectOptions | undefined;
 }
 
 export const DEFAULT_MAX_QUEUED_EVENTS = 10_000;
 export const DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
+/** What one handshake asks for. */
+interface SessionRequest {
+  name: string;
+  membership: boolean;
+  priority: number;
+  methods: readonly AuthMethod[];
+}
+
 /**
- * Connects and completes the handshake. Rejects with a SpreadError subclass:
+ * Connects and completes the handshake, with the daemons of `spread` in order until one accepts
+ * (the error of the last one otherwise). Rejects with a SpreadError subclass:
  * IllegalSpreadError (bad address / unknown host), CouldNotConnectError (socket failure or the
  * deadline passed before the socket connected), RejectIllegalNameError (bad name, checked before
  * connecting, or the daemon's 0xfb), RejectNotUniqueError, RejectQuotaError, RejectVersionError,
  * RejectAuthError (method not offered by the daemon, or the daemon's 0xf7), ConnectionClosedError
- * (EOF, socket error or deadline during the handshake). An aborted signal rejects with its reason.
+ * (EOF, socket error or deadline during the handshake), AbortError / TimeoutError (`signal`).
+ * The first connect is not retried; reconnection applies to the session once it is open.
  */
 export async function connect(options: ConnectOptions = {}): Promise<SpreadConnection> {
-  const address = parseSpreadAddress(options.spread);
+  const targets = parseTargets(options.spread);
+  const req = sessionRequest(options);
+  const signal = options.signal;
+  throwIfAborted(signal);
+  let last: unknown;
+  for (let i = 0; i < targets.length; i++) {
+    try {
+      const established = await handshake(targets[i]!, req, options.timeoutMs, signal);
+      return new SpreadConnection({
+        established,
+        membership: req.membership,
+        maxQueuedEvents: positive(options.maxQueuedEvents, DEFAULT_MAX_QUEUED_EVENTS),
+        maxQueuedBytes: positive(options.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
+        onSlowConsumer: options.onSlowConsumer,
+        reconnect: reconnector(options, targets, i, req),
+      });
+    } catch (e) {
+      last = e;
+      if (signal?.aborted === true || !(e instanceof CouldNotConnectError || e instanceof ConnectionClosedError)) break;
+    }
+  }
+  throw last;
+}
+
+function parseTargets(spread: ConnectOptions['spread']): SpreadAddress[] {
+  if (Array.isArray(spread)) {
+    if (spread.length === 0) throw new IllegalSpreadError('empty list of daemons');
+    return (spread as readonly SpreadTarget[]).map((t) => parseSpreadAddress(t));
+  }
+  return [parseSpreadAddress(spread as SpreadTarget | undefined)];
+}
+
+function sessionRequest(options: ConnectOptions): SessionRequest {
   const name = options.name ?? '';
   if (typeof name !== 'string' || !isLegalPrivateName(name)) {
     throw new RejectIllegalNameError(
       `illegal private name ${JSON.stringify(name)}: at most ${Limits.MAX_PRIVATE_NAME} characters in '$'..'~'`,
     );
   }
-  const membership = options.membership ?? true;
   const priority = Math.max(0, Math.min(1, Math.trunc(options.priority ?? 0)));
   const methods = options.authMethods ?? ['NULL'];
   if (methods.length === 0 || methods.length > Limits.MAX_AUTH_METHODS) {
@@ -86,41 +136,52 @@ export async function connect(options: ConnectOptions = {}): Promise<SpreadConne
   for (const m of methods) {
     if (!(AUTH_METHODS as readonly string[]).includes(m)) throw new RejectAuthError(`unsupported authentication method ${JSON.stringify(m)}`);
   }
-  const signal = options.signal;
-  signal?.throwIfAborted();
+  return { name, membership: options.membership ?? true, priority, methods };
+}
 
-  const session = new Handshake(address, options.timeoutMs, signal);
+/** How the connection dials again, or undefined when reconnection is off. */
+function reconnector(options: ConnectOptions, targets: SpreadAddress[], index: number, req: SessionRequest): Redialer | undefined {
+  const policy = reconnectPolicy(options.reconnect);
+  if (policy === undefined) return undefined;
+  return {
+    policy,
+    targets,
+    index,
+    dial: (target, privateName, timeoutMs, signal) =>
+      handshake(target, { ...req, name: policy.privateName === 'keep' ? privateName : req.name }, timeoutMs, signal),
+  };
+}
+
+/** One socket connect and handshake with one daemon. */
+async function handshake(address: SpreadAddress, req: SessionRequest, timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<Established> {
+  const session = new Handshake(address, timeoutMs, signal);
   try {
     await session.open();
     const socket = session.socket;
     // The connect message in one write.
-    socket.write(encodeConnect({ ...Limits.VERSION, flags: connectFlags(membership, priority), name }));
+    socket.write(encodeConnect({ ...Limits.VERSION, flags: connectFlags(req.membership, req.priority), name: req.name }));
 
     const list = await session.read(decodeAuthList, 'auth list');
     if (list.kind === 'reject') throw spreadErrorFromCode(list.code, rejectText(list.code, 'before authentication'));
-    for (const m of methods) {
+    for (const m of req.methods) {
       if (!list.methods.includes(m)) {
         throw new RejectAuthError(`authentication method ${m} is not offered by the daemon (offered: ${list.methods.join(' ') || 'none'})`);
       }
     }
-    socket.write(encodeAuthReply(methods));
+    socket.write(encodeAuthReply(req.methods));
 
     const acc = await session.read((b, o, e) => decodeAccept(b, o, e, true), 'accept');
     if (acc.kind === 'reject') throw spreadErrorFromCode(acc.code, rejectText(acc.code, 'after authentication'));
-    checkDaemonVersion(acc.accept, priority);
+    checkDaemonVersion(acc.accept, req.priority);
 
     const leftover = session.detach();
-    return new SpreadConnection({
+    return {
       socket,
       address,
       privateGroup: acc.accept.privateGroup,
       daemonVersion: { major: acc.accept.major, minor: acc.accept.minor, patch: acc.accept.patch },
-      membership,
       leftover,
-      maxQueuedEvents: positive(options.maxQueuedEvents, DEFAULT_MAX_QUEUED_EVENTS),
-      maxQueuedBytes: positive(options.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
-      onSlowConsumer: options.onSlowConsumer,
-    });
+    };
   } catch (e) {
     session.destroy();
     throw e;
@@ -153,7 +214,7 @@ class Handshake {
   private wake: (() => void) | undefined;
   private failure: SpreadError | Error | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly onAbort = (): void => this.abort(this.signal!.reason as Error);
+  private readonly onAbort = (): void => this.abort(abortReason(this.signal!));
 
   constructor(
     private readonly address: SpreadAddress,

@@ -1,20 +1,24 @@
 /**
- * An operational session with a daemon (after the connect handshake): sending joins, leaves and
- * multicasts, and receiving events through a bounded queue.
+ * A session with a daemon that outlives its socket (README "Sending", "Receiving",
+ * "Reconnection", "Subscriptions", "Closing"): joins, leaves and multicasts; events through a
+ * bounded queue (or per-group subscriptions); and, when the Link to the daemon ends, a new
+ * session on the same or the next daemon, with every group joined again.
  *
- * Receive side: socket chunks go through the wire MessageFramer; each frame becomes an event
- * and is handed to a waiting receive() or queued. When the queue reaches its bound the socket
- * is paused (TCP backpressure towards the daemon, which cuts a client that stays behind, as the
- * reference does) and the slow-consumer signal fires; reading resumes at half the bound.
+ * Receive side: the Link frames the socket; each frame becomes an event for a subscription or
+ * for the connection's queue. When a queue reaches its bound the Link pauses the socket (TCP
+ * backpressure towards the daemon, which cuts a client that stays behind, as the reference
+ * does) and the slow-consumer signal fires; reading resumes at half the bounds.
  */
 import type { Socket } from 'node:net';
 import { ServiceType, Limits } from '../wire/client/constants.js';
-import { MessageFramer } from '../wire/client/framer.js';
-import { DAEMON_TO_CLIENT_LIMITS, encodeMessage, makeHint } from '../wire/client/message.js';
+import type { Frame } from '../wire/client/framer.js';
+import { encodeMessage, makeHint } from '../wire/client/message.js';
 import { isLegalGroupName, parsePrivateGroup } from '../wire/client/names.js';
 import { ENDIAN_MARKER } from '../wire/bytes.js';
+import { formatSpreadAddress } from './address.js';
 import type { SpreadAddress } from './address.js';
 import {
+  abortReason,
   ConnectionClosedError,
   IllegalGroupError,
   IllegalMessageError,
@@ -22,10 +26,16 @@ import {
   IllegalSessionError,
   MessageTooLongError,
   SpreadError,
+  throwIfAborted,
 } from './errors.js';
-import { frameToEvent } from './events.js';
-import type { SpreadEvent } from './events.js';
-import { EventQueue } from './queue.js';
+import { frameToEvent, reconnectNotice } from './events.js';
+import type { ReconnectInfo, SpreadEvent } from './events.js';
+import { Link } from './link.js';
+import { EventChannel } from './queue.js';
+import { redial, StatusHub } from './reconnect.js';
+import type { ConnectionStatus, ReconnectPolicy } from './reconnect.js';
+import { Subscription, SubscriptionRouter } from './subscription.js';
+import type { SubscribeOptions } from './subscription.js';
 import { DEFAULT_SERVICE, isRegular, isService, SERVICE_TYPE_OF } from './service.js';
 import type { Service } from './service.js';
 
@@ -70,136 +80,168 @@ export interface MessageHandlerOptions {
   onError?: ((err: unknown) => void) | undefined;
 }
 
-/** Internal construction parameters (see connect()). */
-export interface ConnectionInit {
+/** A session just opened by a handshake. */
+export interface Established {
   socket: Socket;
   address: SpreadAddress;
   privateGroup: string;
   daemonVersion: DaemonVersion;
-  membership: boolean;
   /** Bytes read past the accept message during the handshake. */
   leftover: Uint8Array;
+}
+
+/** How to open a new session when the current one is lost (see connect()). */
+export interface Redialer {
+  policy: ReconnectPolicy;
+  targets: readonly SpreadAddress[];
+  /** Index in `targets` of the current daemon. */
+  index: number;
+  dial(target: SpreadAddress, privateName: string, timeoutMs: number, signal: AbortSignal): Promise<Established>;
+}
+
+/** Internal construction parameters (see connect()). */
+export interface ConnectionInit {
+  established: Established;
+  membership: boolean;
   maxQueuedEvents: number;
   maxQueuedBytes: number;
   onSlowConsumer?: ((info: SlowConsumerInfo) => void) | undefined;
+  /** Undefined: no reconnection (the C library's behaviour). */
+  reconnect?: Redialer | undefined;
 }
 
-interface Waiter {
-  resolve(ev: SpreadEvent): void;
-  reject(err: unknown): void;
-}
-
-type State = 'open' | 'failed' | 'disconnected';
+type State = 'open' | 'reconnecting' | 'failed' | 'disconnected';
 
 const textEncoder = new TextEncoder();
 
-/** Closing after disconnect(): how long to wait for the daemon to close before destroying the socket. */
-const DISCONNECT_LINGER_MS = 2000;
-
 export class SpreadConnection implements AsyncIterable<SpreadEvent> {
-  /** `#<private name>#<daemon name>`. */
-  readonly privateGroup: string;
-  /** The private name part of privateGroup (daemon-generated when none was asked for). */
-  readonly privateName: string;
-  /** The daemon's name part of privateGroup. */
-  readonly daemonName: string;
-  readonly daemonVersion: DaemonVersion;
-  readonly address: SpreadAddress;
   /** Whether membership notifications were requested. */
   readonly membership: boolean;
   /**
-   * Resolves (never rejects) once the session is over: to undefined after disconnect(), or to
-   * the error that ended it (ConnectionClosedError on EOF / socket error, IllegalMessageError on
-   * a malformed stream).
+   * Resolves (never rejects) once the connection is over: to undefined after disconnect(), or
+   * to the error that ended it (ConnectionClosedError on EOF / socket error without
+   * reconnection, or when reconnection gave up; IllegalMessageError on a malformed stream).
    */
   readonly closed: Promise<SpreadError | undefined>;
 
-  private readonly socket: Socket;
-  private readonly framer = new MessageFramer(DAEMON_TO_CLIENT_LIMITS);
-  private readonly queue: EventQueue<SpreadEvent>;
-  private readonly waiters: Waiter[] = [];
-  private readonly pendingWrites = new Set<(err: SpreadError) => void>();
+  private session: Established;
+  private names: { privateName: string; daemonName: string };
+  private link: Link;
+  private readonly events: EventChannel<SpreadEvent>;
+  private readonly router = new SubscriptionRouter();
+  private readonly limits: { maxEvents: number; maxBytes: number };
+  /** Groups joined through this connection: joined again after a reconnect. */
+  private readonly groups = new Set<string>();
+  private readonly hub = new StatusHub();
+  private readonly redialer: Redialer | undefined;
+  private readonly stopReconnect = new AbortController();
+  private reconnecting: Promise<void> | undefined;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private draining = false;
   private readonly slowListeners = new Set<(info: SlowConsumerInfo) => void>();
   private resolveClosed!: (v: SpreadError | undefined) => void;
   private state: State = 'open';
   private closeError: SpreadError | undefined;
-  private socketError: Error | undefined;
-  private eof = false;
-  private paused = false;
-  private pumping = false;
   private statsEvents = 0;
   private statsBytes = 0;
   private slowCount = 0;
 
+  /** @internal Use connect(). */
   constructor(init: ConnectionInit) {
-    this.socket = init.socket;
-    this.address = init.address;
-    this.privateGroup = init.privateGroup;
-    const parts = parsePrivateGroup(init.privateGroup);
-    this.privateName = parts?.privateName ?? '';
-    this.daemonName = parts?.daemonName ?? '';
-    this.daemonVersion = init.daemonVersion;
     this.membership = init.membership;
-    this.queue = new EventQueue({ maxEvents: init.maxQueuedEvents, maxBytes: init.maxQueuedBytes });
+    this.redialer = init.reconnect;
+    this.limits = { maxEvents: init.maxQueuedEvents, maxBytes: init.maxQueuedBytes };
+    this.events = new EventChannel(this.limits, () => this.afterConsume());
     if (init.onSlowConsumer !== undefined) this.slowListeners.add(init.onSlowConsumer);
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
-
-    const s = this.socket;
-    s.on('data', (chunk: Buffer) => this.onData(chunk));
-    s.on('end', () => {
-      this.eof = true;
-      this.pump();
-    });
-    s.on('error', (err: Error) => {
-      this.socketError ??= err;
-    });
-    s.on('close', () => {
-      this.eof = true;
-      this.pump();
-    });
-    if (init.leftover.length > 0) this.onData(init.leftover);
-    s.resume();
+    this.session = init.established;
+    this.names = splitPrivateGroup(init.established.privateGroup);
+    this.link = this.openLink(init.established);
   }
 
-  /** True once the session is over (disconnected or failed). */
+  /** `#<private name>#<daemon name>` (of the current session: it may change on a reconnect). */
+  get privateGroup(): string {
+    return this.session.privateGroup;
+  }
+
+  /** The private name part of privateGroup (daemon-generated when none was asked for). */
+  get privateName(): string {
+    return this.names.privateName;
+  }
+
+  /** The daemon's name part of privateGroup. */
+  get daemonName(): string {
+    return this.names.daemonName;
+  }
+
+  get daemonVersion(): DaemonVersion {
+    return this.session.daemonVersion;
+  }
+
+  /** The daemon of the current session. */
+  get address(): SpreadAddress {
+    return this.session.address;
+  }
+
+  /** True once the connection is over (disconnected or failed); false while reconnecting. */
   get isClosed(): boolean {
-    return this.state !== 'open';
+    return this.state === 'failed' || this.state === 'disconnected';
+  }
+
+  /** True while a lost session is being replaced. */
+  get isReconnecting(): boolean {
+    return this.state === 'reconnecting';
   }
 
   /** True while the queue is full and the socket is not being read. */
   get slowConsumer(): boolean {
-    return this.paused;
+    return this.link.isPaused;
   }
 
   /** Events waiting in the queue (the analogue of SP_poll, counted in events). */
   get pending(): number {
-    return this.queue.length;
+    return this.events.length;
   }
 
   get stats(): ConnectionStats {
     return {
       eventsReceived: this.statsEvents,
       bytesReceived: this.statsBytes,
-      queuedEvents: this.queue.length,
-      queuedBytes: this.queue.bytes,
+      queuedEvents: this.events.length,
+      queuedBytes: this.events.bytes,
       slowConsumerCount: this.slowCount,
     };
+  }
+
+  /** The groups this connection has joined (and would join again after a reconnect). */
+  get joinedGroups(): string[] {
+    return [...this.groups];
+  }
+
+  /**
+   * Status reports from now on: disconnect, reconnecting, reconnected, rejoined, error. Ends
+   * when the connection is over (or `signal` aborts).
+   */
+  status(opts?: SignalOption): AsyncIterable<ConnectionStatus> {
+    return { [Symbol.asyncIterator]: () => this.hub.iterate(opts?.signal) };
   }
 
   // ---------------------------------------------------------------------------------------
   // Sending
 
-  /** SP_join. The name must be 1..31 bytes in '$'..'~' (else IllegalGroupError). */
+  /** SP_join. The name must be 1..31 bytes in '$'..'~' (else IllegalGroupError). Joined again after a reconnect. */
   async join(group: string, opts?: SignalOption): Promise<void> {
     checkGroupName(group);
     await this.send(ServiceType.JOIN_MESS, [group], EMPTY, 0, opts?.signal);
+    this.groups.add(group);
   }
 
   /** SP_leave. Same name rule as join. */
   async leave(group: string, opts?: SignalOption): Promise<void> {
     checkGroupName(group);
+    this.groups.delete(group);
     await this.send(ServiceType.LEAVE_MESS, [group], EMPTY, 0, opts?.signal);
   }
 
@@ -207,7 +249,8 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
    * SP_multicast / SP_multigroup_multicast. `groups` may name ordinary groups (membership is
    * not needed to send) and private groups (`#name#daemon`, unicast). Names longer than 31
    * bytes are truncated as the C library does. A string `data` is sent as UTF-8.
-   * Resolves to the number of data bytes once they are handed to the OS.
+   * Resolves to the number of data bytes once they are handed to the OS. While reconnecting it
+   * waits for the new session.
    */
   async multicast(groups: string | readonly string[], data: Uint8Array | string, opts?: MulticastOptions): Promise<number> {
     const service = opts?.service ?? DEFAULT_SERVICE;
@@ -218,9 +261,9 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
 
   /**
    * Sends a regular message with exactly the given service-type bits (marker added). Applies
-   * the C library's checks only: some service bit set and REJECT_MESS clear (ILLEGAL_SERVICE),
-   * at most 100 groups, data + 32 × groups ≤ 144000 (MESSAGE_TOO_LONG). Note that a daemon kills
-   * a session that sets more than one service bit.
+   * the C library's checks: some service bit set and REJECT_MESS clear (ILLEGAL_SERVICE), at
+   * most 100 groups, and the daemon's: data + 32 × groups ≤ 143152 (MESSAGE_TOO_LONG). Note that
+   * a daemon kills a session that sets more than one service bit.
    */
   async multicastRaw(
     serviceType: number,
@@ -254,44 +297,35 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
     }
     const bytes = typeof data === 'string' ? textEncoder.encode(data) : data;
     if (!(bytes instanceof Uint8Array)) throw new IllegalMessageError('data must be a Uint8Array or a string');
-    const total = bytes.length + Limits.MAX_GROUP_NAME * list.length;
-    if (total > Limits.MAX_MESSAGE_BODY_LEN) {
-      throw new MessageTooLongError(`message too long: ${bytes.length} data bytes + ${list.length} groups × 32 = ${total} > ${Limits.MAX_MESSAGE_BODY_LEN}`);
-    }
+    checkBodyLength(bytes.length, list.length);
     await this.send(serviceType, list, bytes, messType, signal);
     return bytes.length;
   }
 
   private async send(type: number, groups: readonly string[], data: Uint8Array, messType: number, signal: AbortSignal | undefined): Promise<void> {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
+    if (this.draining) throw new IllegalSessionError('the connection is draining');
+    const p = this.sendWhenOpen(type, groups, data, messType, signal);
+    this.inflight.add(p);
+    try {
+      await p;
+    } finally {
+      this.inflight.delete(p);
+    }
+  }
+
+  private async sendWhenOpen(type: number, groups: readonly string[], data: Uint8Array, messType: number, signal: AbortSignal | undefined): Promise<void> {
+    while (this.reconnecting !== undefined) await untilAborted(this.reconnecting, signal);
     this.assertOpen();
-    const frame = encodeMessage({
-      header: {
-        type: type >>> 0,
-        name: this.privateGroup,
-        numGroups: groups.length,
-        hint: makeHint(messType),
-        dataLen: data.length,
-      },
+    await this.link.write(this.frame(type, groups, data, messType));
+  }
+
+  private frame(type: number, groups: readonly string[], data: Uint8Array, messType: number): Uint8Array {
+    return encodeMessage({
+      header: { type: type >>> 0, name: this.privateGroup, numGroups: groups.length, hint: makeHint(messType), dataLen: data.length },
       oldType: 0,
       groups: [...groups],
       data,
-    });
-    await this.write(frame);
-  }
-
-  private write(frame: Uint8Array): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const fail = (err: SpreadError): void => {
-        this.pendingWrites.delete(fail);
-        reject(err);
-      };
-      this.pendingWrites.add(fail);
-      this.socket.write(frame, (err) => {
-        if (!this.pendingWrites.delete(fail)) return;
-        if (err) reject(this.closeError ?? new ConnectionClosedError(`write failed: ${err.message}`, { cause: err }));
-        else resolve();
-      });
     });
   }
 
@@ -304,58 +338,22 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
   // Receiving
 
   /**
-   * The next event. Queued events are returned even after the daemon closed the connection;
-   * then it rejects with the error that closed it (ConnectionClosedError). After disconnect()
-   * it rejects with IllegalSessionError. Aborting `signal` rejects with the signal's reason and
-   * loses no event.
+   * The next event. Queued events are returned even after the connection failed; then it
+   * rejects with the error that ended it (ConnectionClosedError). After disconnect() it rejects
+   * with IllegalSessionError. While reconnecting it waits. Aborting `signal` rejects with
+   * AbortError (TimeoutError for `AbortSignal.timeout()`) and loses no event.
    */
   receive(opts?: SignalOption): Promise<SpreadEvent> {
-    const signal = opts?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const ev = this.queue.shift();
-    if (ev !== undefined) {
-      this.afterConsume();
-      return Promise.resolve(ev);
-    }
-    if (this.state === 'disconnected') return Promise.reject(new IllegalSessionError());
-    if (this.state === 'failed') return Promise.reject(this.closeError);
-    return new Promise<SpreadEvent>((resolve, reject) => {
-      const onAbort = (): void => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
-        reject(signal!.reason);
-      };
-      const waiter: Waiter = {
-        resolve: (e) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(e);
-        },
-        reject: (err) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
-    });
+    return this.events.receive(opts?.signal, abortReason);
   }
 
   /**
-   * Events until disconnect() (the iteration then ends) or until the daemon closes the
-   * connection (the iteration then throws ConnectionClosedError after the queued events).
-   * Leaving the loop early does not disconnect. Several iterators share one queue.
+   * Events until disconnect() (the iteration then ends) or until the connection fails (the
+   * iteration then throws ConnectionClosedError after the queued events). Leaving the loop
+   * early does not disconnect. Several iterators share one queue.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<SpreadEvent, void, undefined> {
-    for (;;) {
-      let ev: SpreadEvent;
-      try {
-        ev = await this.receive();
-      } catch (e) {
-        if (this.state === 'disconnected') return;
-        throw e;
-      }
-      yield ev;
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<SpreadEvent, void, undefined> {
+    return this.events.iterate(() => this.state === 'disconnected');
   }
 
   /**
@@ -391,73 +389,78 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
     return () => stop.abort();
   }
 
+  /**
+   * A subscription to one group: its messages and membership notifications go to the
+   * subscription's own bounded queue instead of the connection's (a message addressed to
+   * several subscribed groups goes to each subscription once). Joins the group unless it is
+   * joined already or `join` is false; unsubscribe() leaves it again.
+   */
+  async subscribe(group: string, opts?: SubscribeOptions): Promise<Subscription> {
+    checkGroupName(group);
+    throwIfAborted(opts?.signal);
+    this.assertOpen();
+    const limits = {
+      maxEvents: positiveOr(opts?.maxQueuedEvents, this.limits.maxEvents),
+      maxBytes: positiveOr(opts?.maxQueuedBytes, this.limits.maxBytes),
+    };
+    const sub = new Subscription(group, limits, () => this.afterConsume(), (s) => this.release(s));
+    this.router.add(sub);
+    if (opts?.join !== false && !this.groups.has(group)) {
+      try {
+        await this.join(group, opts);
+      } catch (e) {
+        this.router.remove(sub);
+        throw e;
+      }
+      sub.joined = true;
+    }
+    return sub;
+  }
+
+  private async release(sub: Subscription): Promise<void> {
+    this.router.remove(sub);
+    this.afterConsume();
+    if (!sub.joined || !this.groups.has(sub.group) || this.state === 'failed' || this.state === 'disconnected') return;
+    if (this.membership) this.router.expectSelfLeave(sub.group);
+    await this.leave(sub.group);
+  }
+
   /** Registers a slow-consumer listener (called each time the queue fills up). Returns an unsubscribe function. */
   onSlowConsumer(listener: (info: SlowConsumerInfo) => void): () => void {
     this.slowListeners.add(listener);
     return () => this.slowListeners.delete(listener);
   }
 
-  private onData(chunk: Uint8Array): void {
-    if (this.state !== 'open') return;
-    try {
-      this.framer.push(chunk);
-    } catch (e) {
-      this.fail(new IllegalMessageError(`malformed stream from the daemon: ${(e as Error).message}`, { cause: e }));
-      return;
-    }
-    this.pump();
+  // ---------------------------------------------------------------------------------------
+  // The Link and its events
+
+  private openLink(e: Established): Link {
+    const link: Link = new Link(e.socket, e.leftover, {
+      full: () => this.events.full || (this.router.size > 0 && this.router.anyFull()),
+      deliver: (frame) => this.deliver(frame),
+      paused: () => this.signalSlowConsumer(),
+      ended: (err, malformed) => {
+        if (link === this.link) this.linkEnded(err, malformed);
+      },
+    });
+    return link;
   }
 
-  /** Moves complete frames from the framer to waiters or the queue, as long as the queue has room. */
-  private pump(): void {
-    if (this.pumping || this.state !== 'open') return;
-    this.pumping = true;
-    try {
-      while (this.state === 'open') {
-        if (this.queue.full) {
-          this.pauseReading();
-          return;
-        }
-        let ev: SpreadEvent;
-        let length: number;
-        try {
-          const frame = this.framer.next();
-          if (frame === null) break;
-          length = frame.length;
-          ev = frameToEvent(frame, this.privateGroup);
-        } catch (e) {
-          this.fail(
-            e instanceof SpreadError ? e : new IllegalMessageError(`malformed message from the daemon: ${(e as Error).message}`, { cause: e }),
-          );
-          return;
-        }
-        this.statsEvents++;
-        this.statsBytes += length;
-        const w = this.waiters.shift();
-        if (w !== undefined) w.resolve(ev);
-        else this.queue.push(ev, length);
-      }
-      if (this.eof) {
-        const partial = this.framer.buffered > 0 ? ` (${this.framer.buffered} bytes of an incomplete message)` : '';
-        const cause = this.socketError;
-        this.fail(
-          new ConnectionClosedError(
-            cause !== undefined ? `connection to the daemon failed: ${cause.message}${partial}` : `connection closed by the daemon${partial}`,
-            cause !== undefined ? { cause } : undefined,
-          ),
-        );
-      }
-    } finally {
-      this.pumping = false;
-    }
+  private deliver(frame: Frame): void {
+    const ev = frameToEvent(frame, this.privateGroup);
+    this.statsEvents++;
+    this.statsBytes += frame.length;
+    this.deliverEvent(ev, frame.length);
   }
 
-  private pauseReading(): void {
-    if (this.paused) return;
-    this.paused = true;
+  private deliverEvent(ev: SpreadEvent, size: number): void {
+    if (this.router.active && this.router.route(ev, size)) return;
+    this.events.push(ev, size);
+  }
+
+  private signalSlowConsumer(): void {
     this.slowCount++;
-    this.socket.pause();
-    const info = { queuedEvents: this.queue.length, queuedBytes: this.queue.bytes };
+    const info = { queuedEvents: this.events.length, queuedBytes: this.events.bytes };
     for (const l of this.slowListeners) {
       try {
         l(info);
@@ -470,39 +473,102 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
   }
 
   private afterConsume(): void {
-    if (!this.paused || !this.queue.belowLowWater) return;
-    this.paused = false;
-    this.pump();
-    if (!this.paused && this.state === 'open') this.socket.resume();
+    if (!this.link.isPaused || !this.events.belowLowWater || !this.router.allBelowLowWater()) return;
+    this.link.resume();
+  }
+
+  private linkEnded(err: SpreadError, malformed: boolean): void {
+    if (this.state !== 'open') return;
+    if (malformed || this.redialer === undefined) this.fail(err);
+    else this.reconnect(err);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reconnection
+
+  private reconnect(err: SpreadError): void {
+    const r = this.redialer!;
+    this.state = 'reconnecting';
+    const lostAt = Date.now();
+    this.hub.emit({ type: 'disconnect', daemon: formatSpreadAddress(this.address), error: err });
+    const stop = this.stopReconnect.signal;
+    const running = (async () => {
+      let next: { value: Established; index: number; attempt: number };
+      try {
+        next = await redial(r.policy, r.targets, r.index, (t, ms) => r.dial(t, this.privateName, ms, stop), this.hub, stop);
+      } catch (e) {
+        if (this.state !== 'reconnecting') return;
+        const error = e instanceof SpreadError ? e : new ConnectionClosedError(String(e), { cause: e });
+        this.hub.emit({ type: 'error', error, final: true });
+        this.fail(error);
+        return;
+      }
+      if (this.state !== 'reconnecting') {
+        next.value.socket.destroy();
+        return;
+      }
+      r.index = next.index;
+      await this.resume(next.value, next.attempt, Date.now() - lostAt);
+    })();
+    this.reconnecting = running;
+    // The new Link may end (and a new reconnection start) before this one's rejoins are written.
+    void running.finally(() => {
+      if (this.reconnecting === running) this.reconnecting = undefined;
+    });
+  }
+
+  /** Adopts the new session: a reconnect notice per group, the rejoins, then the session's own events. */
+  private async resume(e: Established, attempts: number, downtimeMs: number): Promise<void> {
+    const previousPrivateGroup = this.privateGroup;
+    this.session = e;
+    this.names = splitPrivateGroup(e.privateGroup);
+    this.state = 'open';
+    const groups = [...this.groups];
+    const daemon = formatSpreadAddress(e.address);
+    const info: ReconnectInfo = { previousPrivateGroup, privateGroup: e.privateGroup, daemon, groups, downtimeMs, attempts };
+    if (this.membership) for (const g of groups) this.deliverEvent(reconnectNotice(g, info), 0);
+    this.link = this.openLink(e);
+    const joins = groups.map((g) => this.link.write(this.frame(ServiceType.JOIN_MESS, [g], EMPTY, 0)));
+    this.hub.emit({ type: 'reconnected', attempt: attempts, daemon, privateGroup: e.privateGroup, previousPrivateGroup, downtimeMs });
+    try {
+      await Promise.all(joins);
+      this.hub.emit({ type: 'rejoined', groups });
+    } catch {
+      // The new Link ended already: it reported that (and reconnects again, or failed).
+    }
   }
 
   // ---------------------------------------------------------------------------------------
   // Closing
 
   private fail(err: SpreadError): void {
-    if (this.state !== 'open') return;
+    if (this.state === 'failed' || this.state === 'disconnected') return;
     this.state = 'failed';
     this.closeError = err;
-    this.paused = false;
-    for (const w of this.waiters.splice(0)) w.reject(err);
-    for (const f of [...this.pendingWrites]) f(err);
-    this.socket.destroy();
+    this.events.end(err);
+    this.router.closeAll(err);
+    this.link.destroy(err);
+    this.hub.end();
     this.resolveClosed(err);
   }
 
   /**
    * SP_disconnect: sends KILL_MESS naming our private group, then closes the socket. Queued
-   * events are discarded; later calls reject with IllegalSessionError; iterators end; `closed`
-   * resolves to undefined. Safe to call more than once and after a failure.
+   * events are discarded; later calls reject with IllegalSessionError; iterators and
+   * subscriptions end; `closed` resolves to undefined. Stops a reconnection in progress. Safe to
+   * call more than once and after a failure.
    */
   async disconnect(): Promise<void> {
     if (this.state === 'disconnected') return;
     const wasOpen = this.state === 'open';
+    const failed = this.state === 'failed';
     this.state = 'disconnected';
-    this.paused = false;
-    this.queue.clear();
+    this.stopReconnect.abort();
+    this.events.clear();
     const err = new IllegalSessionError();
-    for (const w of this.waiters.splice(0)) w.reject(err);
+    this.events.end(err);
+    this.router.closeAll(undefined);
+    this.hub.end();
     if (wasOpen) {
       const kill = encodeMessage({
         header: { type: ServiceType.KILL_MESS, name: this.privateGroup, numGroups: 1, hint: ENDIAN_MARKER, dataLen: 0 },
@@ -510,27 +576,21 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
         groups: [this.privateGroup],
         data: EMPTY,
       });
-      const s = this.socket;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => s.destroy(), DISCONNECT_LINGER_MS);
-        timer.unref?.();
-        s.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        if (s.destroyed) {
-          clearTimeout(timer);
-          resolve();
-          return;
-        }
-        s.resume(); // let EOF arrive even if reading was paused
-        s.end(kill);
-      });
-      for (const f of [...this.pendingWrites]) f(err);
-      this.resolveClosed(undefined);
+      await this.link.close(kill, err);
     } else {
-      this.socket.destroy();
+      this.link.destroy(err);
     }
+    if (!failed) this.resolveClosed(undefined);
+  }
+
+  /**
+   * Finishes the sends already started (those waiting for a reconnection too), then
+   * disconnect(). Sends started after drain() reject with IllegalSessionError.
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    await this.disconnect();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -544,4 +604,37 @@ function checkGroupName(group: string): void {
   if (typeof group !== 'string' || !isLegalGroupName(group)) {
     throw new IllegalGroupError(`illegal group name ${JSON.stringify(group)}: 1..31 characters in '$'..'~'`);
   }
+}
+
+/**
+ * The daemon's limit (SPEC.md Part I §9): data + 32 × groups ≤ 143152, the most that fits the
+ * ring's 100 fragments; a daemon kills the session that sends more.
+ */
+function checkBodyLength(dataLen: number, numGroups: number): void {
+  const total = dataLen + Limits.MAX_GROUP_NAME * numGroups;
+  if (total > Limits.MAX_DELIVERABLE_BODY) {
+    throw new MessageTooLongError(
+      `message too long: ${dataLen} data bytes + ${numGroups} groups × 32 = ${total} > ${Limits.MAX_DELIVERABLE_BODY}`,
+    );
+  }
+}
+
+function splitPrivateGroup(privateGroup: string): { privateName: string; daemonName: string } {
+  const parts = parsePrivateGroup(privateGroup);
+  return { privateName: parts?.privateName ?? '', daemonName: parts?.daemonName ?? '' };
+}
+
+function positiveOr(v: number | undefined, dflt: number): number {
+  return v !== undefined && Number.isFinite(v) && v >= 1 ? Math.floor(v) : dflt;
+}
+
+/** `p`, or the library's abort error when `signal` aborts first. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  throwIfAborted(signal);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -7,7 +7,10 @@ import { ErrorCode } from '../wire/client/constants.js';
 import type { ErrorCodeName } from '../wire/client/constants.js';
 
 /** Error code names a SpreadError can carry (ACCEPT_SESSION is a success, not an error). */
-export type SpreadErrorCode = Exclude<ErrorCodeName, 'ACCEPT_SESSION'> | 'UNKNOWN';
+export type SpreadErrorCode = Exclude<ErrorCodeName, 'ACCEPT_SESSION'> | 'UNKNOWN' | LibraryErrorCode;
+
+/** Conditions of this library with no C counterpart (their `errno` is 0). */
+export type LibraryErrorCode = 'ABORTED' | 'TIMEOUT';
 
 export interface SpreadErrorOptions {
   cause?: unknown;
@@ -28,7 +31,7 @@ export class SpreadError extends Error {
   }
 }
 
-function define<C extends Exclude<SpreadErrorCode, 'UNKNOWN'>>(code: C, name: string, text: string) {
+function define<C extends Exclude<SpreadErrorCode, 'UNKNOWN' | LibraryErrorCode>>(code: C, name: string, text: string) {
   return class extends SpreadError {
     override name = name;
     declare readonly code: C;
@@ -68,12 +71,50 @@ export class IllegalGroupError extends define('ILLEGAL_GROUP', 'IllegalGroupErro
 export class BufferTooShortError extends define('BUFFER_TOO_SHORT', 'BufferTooShortError', 'buffer too short') {}
 /** Defined for completeness: this client never truncates a group list (GROUPS_TOO_SHORT, -16). */
 export class GroupsTooShortError extends define('GROUPS_TOO_SHORT', 'GroupsTooShortError', 'groups array too short') {}
-/** data + 32 × groups exceeds 144000 bytes (MESSAGE_TOO_LONG, -17). */
+/** data + 32 × groups exceeds 143152 bytes, the most a daemon delivers (MESSAGE_TOO_LONG, -17). */
 export class MessageTooLongError extends define('MESSAGE_TOO_LONG', 'MessageTooLongError', 'message too long') {}
 /** The session failed earlier (NET_ERROR_ON_SESSION, -18). */
 export class NetErrorOnSessionError extends define('NET_ERROR_ON_SESSION', 'NetErrorOnSessionError', 'session failed earlier') {}
 /** Internal inconsistency (SP_BUG, -19). */
 export class SpBugError extends define('SP_BUG', 'SpBugError', 'internal error') {}
+
+/** A call was aborted through its `signal` (code ABORTED, errno 0); `cause` is the signal's reason. */
+export class AbortError extends SpreadError {
+  override name = 'AbortError';
+  declare readonly code: 'ABORTED';
+  constructor(message = 'the operation was aborted', options?: SpreadErrorOptions) {
+    super('ABORTED', 0, message, options);
+  }
+}
+
+/** A call's deadline passed: its signal came from `AbortSignal.timeout()` (code TIMEOUT, errno 0). */
+export class TimeoutError extends SpreadError {
+  override name = 'TimeoutError';
+  declare readonly code: 'TIMEOUT';
+  constructor(message = 'the operation timed out', options?: SpreadErrorOptions) {
+    super('TIMEOUT', 0, message, options);
+  }
+}
+
+/**
+ * The library's error for an aborted signal: its reason itself when that is a SpreadError,
+ * TimeoutError when the reason is a timeout (`AbortSignal.timeout()`), else AbortError, with the
+ * reason as `cause` (and an Error reason's message appended to the message).
+ */
+export function abortReason(signal: AbortSignal): SpreadError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof SpreadError) return reason;
+  const name = (reason as { name?: unknown } | undefined)?.name;
+  if (name === 'TimeoutError') return new TimeoutError(undefined, { cause: reason });
+  // An application's own reason: its message is kept in ours.
+  const own = reason instanceof Error && name !== 'AbortError' ? `: ${reason.message}` : '';
+  return new AbortError(`the operation was aborted${own}`, { cause: reason });
+}
+
+/** Throws abortReason(signal) if the signal is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw abortReason(signal);
+}
 
 const BY_ERRNO = new Map<number, new (message?: string, options?: SpreadErrorOptions) => SpreadError>([
   [ErrorCode.ILLEGAL_SPREAD, IllegalSpreadError],

@@ -61,6 +61,8 @@ export interface MembershipMessage {
   messType: number;
   /** The raw body bytes. */
   data: Uint8Array;
+  /** Set only on the notice a reconnection delivers (not from a daemon): what it did. */
+  reconnect?: ReconnectInfo | undefined;
 }
 
 /** A message the daemon refused to forward (REJECT_MESS; unreachable with the stock PERMIT policy). */
@@ -80,7 +82,51 @@ export interface RejectMessage {
   data: Uint8Array;
 }
 
+/**
+ * What a reconnection did (README "Reconnection"); carried by the synthetic transitional
+ * membership notice the connection delivers for each group it joins again.
+ */
+export interface ReconnectInfo {
+  /** Our private group on the lost session. */
+  previousPrivateGroup: string;
+  /** Our private group now (differs when the name or the daemon changed). */
+  privateGroup: string;
+  /** The daemon of the new session, as "port@host" or a socket path. */
+  daemon: string;
+  /** The groups joined again, in the order the joins were sent. */
+  groups: string[];
+  /** From the loss of the old session to the accept of the new one, ms. */
+  downtimeMs: number;
+  /** Attempts it took (1 = the first). */
+  attempts: number;
+}
+
 export type SpreadEvent = SpreadMessage | MembershipMessage | RejectMessage;
+
+/**
+ * The notice a reconnection delivers for `group` (not from a daemon): a transitional
+ * membership with no members and no group id, with `reconnect` set. As after a daemon's
+ * TRANSITION, messages of the old membership may be missing; the new membership follows.
+ */
+export function reconnectNotice(group: string, info: ReconnectInfo): MembershipMessage {
+  return {
+    kind: 'membership',
+    serviceType: ServiceType.TRANSITION_MESS,
+    group,
+    reason: 'transition',
+    members: [],
+    groupId: undefined,
+    vsSets: [],
+    myVsSet: -1,
+    myVsSetMembers: [],
+    changedMember: undefined,
+    transitional: true,
+    selfLeave: false,
+    messType: -1,
+    data: new Uint8Array(0),
+    reconnect: info,
+  };
+}
 
 /**
  * Converts one framed message. `privateGroup` is the receiving session's own private group

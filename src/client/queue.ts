@@ -61,3 +61,108 @@ export class EventQueue<T> {
     this.bytesHeld = 0;
   }
 }
+
+interface Waiter<T> {
+  resolve(item: T): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * A bounded EventQueue with its readers: `push` hands an item to a waiting `receive()` or queues
+ * it; `end(err)` lets readers take what is queued, then rejects them with `err`. Used for the
+ * connection's queue and each subscription's.
+ */
+export class EventChannel<T> {
+  private readonly queue: EventQueue<T>;
+  private readonly waiters: Waiter<T>[] = [];
+  private endError: { err: unknown } | undefined;
+
+  /** `onConsume` runs after each item a reader takes from the queue (to resume a paused socket). */
+  constructor(limits: QueueLimits, private readonly onConsume: () => void) {
+    this.queue = new EventQueue(limits);
+  }
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  get bytes(): number {
+    return this.queue.bytes;
+  }
+
+  get full(): boolean {
+    return this.queue.full;
+  }
+
+  get belowLowWater(): boolean {
+    return this.queue.belowLowWater;
+  }
+
+  get ended(): boolean {
+    return this.endError !== undefined;
+  }
+
+  push(item: T, size: number): void {
+    const w = this.waiters.shift();
+    if (w !== undefined) w.resolve(item);
+    else this.queue.push(item, size);
+  }
+
+  /**
+   * The next item; after end(err), queued items and then `err`. Aborting `signal` rejects with
+   * the library's AbortError / TimeoutError (see `abortReason`) and loses no item.
+   */
+  receive(signal: AbortSignal | undefined, abortReason: (s: AbortSignal) => unknown): Promise<T> {
+    if (signal?.aborted === true) return Promise.reject(abortReason(signal));
+    const item = this.queue.shift();
+    if (item !== undefined) {
+      this.onConsume();
+      return Promise.resolve(item);
+    }
+    if (this.endError !== undefined) return Promise.reject(this.endError.err);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(abortReason(signal!));
+      };
+      const waiter: Waiter<T> = {
+        resolve: (v) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        reject: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** The items in order; ends quietly when the end error satisfies `quiet`, else throws it. */
+  async *iterate(quiet: (err: unknown) => boolean): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      let item: T;
+      try {
+        item = await this.receive(undefined, () => undefined);
+      } catch (e) {
+        if (quiet(e)) return;
+        throw e;
+      }
+      yield item;
+    }
+  }
+
+  /** No more items: waiting readers reject with `err` now, later ones after the queue. */
+  end(err: unknown): void {
+    if (this.endError !== undefined) return;
+    this.endError = { err };
+    for (const w of this.waiters.splice(0)) w.reject(err);
+  }
+
+  clear(): void {
+    this.queue.clear();
+  }
+}

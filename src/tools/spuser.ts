@@ -365,7 +365,7 @@ class Spuser {
     // The reference library sends at most MAX_PRIVATE_NAME bytes of the name.
     const name = Buffer.from(this.args.user, 'latin1').subarray(0, Limits.MAX_PRIVATE_NAME).toString('latin1');
     try {
-      this.conn = await connect({ spread: this.args.spread, name, membership: true, priority: 0, timeoutMs: CONNECT_TIMEOUT_MS });
+      this.conn = await connect({ spread: this.args.spread, name, membership: true, priority: 0, timeoutMs: CONNECT_TIMEOUT_MS, reconnect: false });
     } catch (e) {
       this.out(spErrorLine(errorCode(e)));
       await this.bye();

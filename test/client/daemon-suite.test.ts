@@ -11,6 +11,7 @@ import { oursDaemonBuilt, oursDaemonPath, referencePrefix, skipLine, startDaemon
 import type { DaemonHandle, Impl } from '../../interop/launcher.js';
 import { connect, RejectNotUniqueError, ServiceType, SpreadError } from '../../src/client/index.js';
 import type { ConnectOptions, MembershipMessage, SpreadConnection, SpreadEvent, SpreadMessage } from '../../src/client/index.js';
+import { ugroup, uname, waitOperational } from './helpers/daemons.js';
 
 const EVENT_MS = 10_000;
 
@@ -20,17 +21,6 @@ const available: Record<Impl, boolean> = {
 };
 if (!available.ours) console.log(`SKIP: client suite against our daemon: ${oursDaemonPath()} not built (npm run build)`);
 if (!available.reference) skipLine('client suite against reference daemon');
-
-let seq = 0;
-/** A fresh private name (≤ 10 chars) starting with `prefix` (which decides member order). */
-function uname(prefix: string): string {
-  seq++;
-  return `${prefix}${process.pid % 1000}x${seq}`.slice(0, 10);
-}
-function ugroup(what: string): string {
-  seq++;
-  return `${what}-${process.pid}-${seq}`;
-}
 
 function next(conn: SpreadConnection, ms = EVENT_MS): Promise<SpreadEvent> {
   return conn.receive({ signal: AbortSignal.timeout(ms) });
@@ -56,28 +46,6 @@ function replacer(_k: string, v: unknown): unknown {
 async function expectQuiet(conn: SpreadConnection, ms = 300): Promise<void> {
   const ev = await conn.receive({ signal: AbortSignal.timeout(ms) }).catch(() => undefined);
   expect(ev, JSON.stringify(ev, replacer)).toBeUndefined();
-}
-
-/** Polls until the daemon delivers a self-join: its ring is operational. */
-async function waitOperational(d: DaemonHandle, totalMs = 20_000): Promise<void> {
-  const deadline = Date.now() + totalMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    let conn: SpreadConnection | undefined;
-    try {
-      conn = await connect({ spread: d.spreadTcp, timeoutMs: 2000 });
-      const g = ugroup('probe');
-      await conn.join(g);
-      const ev = await conn.receive({ signal: AbortSignal.timeout(Math.min(3000, Math.max(100, deadline - Date.now()))) });
-      if (ev.kind === 'membership' && ev.group === g && ev.reason === 'join') return;
-    } catch (e) {
-      last = e;
-      await new Promise((r) => setTimeout(r, 200));
-    } finally {
-      await conn?.disconnect();
-    }
-  }
-  throw new Error(`${d.impl} daemon not operational after ${totalMs} ms: ${String(last)}`);
 }
 
 for (const impl of ['ours', 'reference'] as const) {
@@ -295,6 +263,26 @@ for (const impl of ['ours', 'reference'] as const) {
       });
     });
 
+    it('the size limit on both sides of the edge, for 1 to 100 groups: 143152 delivered, 143153 refused', async () => {
+      const g = ugroup('edge');
+      const [a, b] = await pair(g);
+      // The reference delivers nothing when the group list overflows the first fragment (> 43
+      // groups, SPEC Part I §9); ours delivers up to 100.
+      for (const n of impl === 'ours' ? [1, 7, 43, 100] : [1, 7, 43]) {
+        const groups = [g, ...Array.from({ length: n - 1 }, (_, i) => `${g.slice(0, 24)}-${i}`)];
+        const fits = new Uint8Array(143152 - 32 * n).fill(n);
+        await expect(a.multicast(groups, new Uint8Array(fits.length + 1))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LONG' });
+        expect(await a.multicast(groups, fits, { messType: n })).toBe(fits.length);
+        for (const conn of [a, b]) {
+          const m = await nextMessage(conn);
+          expect([m.messType, m.groups.length, m.data.length, m.data[0]]).toEqual([n, n, fits.length, n]);
+        }
+      }
+      // The session is still there: a refused body sent nothing.
+      await a.multicast(g, 'after', { messType: 9 });
+      expect(await nextMessage(b)).toMatchObject({ messType: 9 });
+    }, 30_000);
+
     it('a 100000-byte message (SAFE and AGREED) arrives intact', async () => {
       const g = ugroup('big');
       const [a, b] = await pair(g);
@@ -315,7 +303,8 @@ for (const impl of ['ours', 'reference'] as const) {
     it('a client that stops reading: slow-consumer signal, then the daemon cuts it', async () => {
       const g = ugroup('slow');
       let signalled = 0;
-      const slow = await client('s', { maxQueuedEvents: 50, onSlowConsumer: () => signalled++ });
+      // reconnect: false, to see the cut itself (a reconnecting client would open a new session).
+      const slow = await client('s', { maxQueuedEvents: 50, onSlowConsumer: () => signalled++, reconnect: false });
       await slow.join(g);
       await nextMembership(slow);
       const a = await client('a');

@@ -17,7 +17,7 @@ const members = Number(membersArg);
 const count = Number(countArg);
 const signal = AbortSignal.timeout(Number(timeoutArg));
 try {
-  const conn = await connect({ spread, name, timeoutMs: Number(timeoutArg), signal });
+  const conn = await connect({ spread, name, timeoutMs: Number(timeoutArg), signal, reconnect: false });
   await conn.join(group, { signal });
   const views: string[] = [];
   const messages: string[] = [];

@@ -74,7 +74,7 @@ export class Probe {
   ) {}
 
   static async open(node: number, spread: string, name: string, timeoutMs = 10_000): Promise<Probe> {
-    const conn = await connect({ spread, name, timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    const conn = await connect({ spread, name, timeoutMs, signal: AbortSignal.timeout(timeoutMs), reconnect: false });
     const p = new Probe(node, conn);
     conn.onMessage(
       (ev) => {

@@ -16,7 +16,7 @@ export interface ViewReport {
 
 export async function joinAndWait(spread: string, group: string, expected: number, timeoutMs: number, name?: string): Promise<ViewReport> {
   const signal = AbortSignal.timeout(timeoutMs);
-  const conn = await connect({ spread, timeoutMs, signal, ...(name !== undefined ? { name } : {}) });
+  const conn = await connect({ spread, timeoutMs, signal, reconnect: false, ...(name !== undefined ? { name } : {}) });
   try {
     await conn.join(group, { signal });
     for (;;) {

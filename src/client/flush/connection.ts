@@ -7,12 +7,13 @@
  */
 import { connect, DEFAULT_SERVICE, IllegalServiceError, IllegalSessionError, isService, SERVICE_TYPE_OF, ServiceType } from '../index.js';
 import type { ConnectOptions, Service, SignalOption, SpreadConnection, SpreadError } from '../index.js';
+import { abortReason, throwIfAborted } from '../errors.js';
 import type { FlushEvent } from './events.js';
 import { FlushMachine } from './machine.js';
 import type { PreparedSend } from './machine.js';
 
 /** FL_connect's options: the client's, except that membership notices are always on. */
-export type FlushConnectOptions = Omit<ConnectOptions, 'membership'>;
+export type FlushConnectOptions = Omit<ConnectOptions, 'membership' | 'reconnect'>;
 
 export interface FlushSendOptions extends SignalOption {
   /** Default: the client's default ('agreed'). FIFO and weaker sent during a view change are marked vulnerable. */
@@ -24,9 +25,12 @@ export interface FlushSendOptions extends SignalOption {
 
 const textEncoder = new TextEncoder();
 
-/** FL_connect: connects with membership notices on and returns a flush connection over it. */
+/**
+ * FL_connect: connects with membership notices on and returns a flush connection over it.
+ * Without reconnection: view synchrony does not carry over to a new session.
+ */
 export async function flushConnect(options: FlushConnectOptions = {}): Promise<FlushConnection> {
-  return new FlushConnection(await connect({ ...options, membership: true }));
+  return new FlushConnection(await connect({ ...options, membership: true, reconnect: false }));
 }
 
 export class FlushConnection implements AsyncIterable<FlushEvent> {
@@ -163,12 +167,12 @@ export class FlushConnection implements AsyncIterable<FlushEvent> {
   }
 }
 
-/** Resolves when `p` settles (either way); rejects with the signal's reason if it aborts first. */
+/** Resolves when `p` settles (either way); rejects with AbortError / TimeoutError if the signal aborts first. */
 function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
   if (signal === undefined) return p.then(() => undefined, () => undefined);
-  signal.throwIfAborted();
+  throwIfAborted(signal);
   return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
+    const onAbort = (): void => reject(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     const done = (): void => {
       signal.removeEventListener('abort', onAbort);

@@ -1,6 +1,8 @@
 /**
  * spread-ts flush layer: the public API (package entry "./flush"), the C flush library's view
  * synchrony (FL_*) over the client. See src/client/README.md "Flush layer" and SPEC.md "Flush layer".
+ *
+ * @module spread-ts/flush
  */
 export { flushConnect, FlushConnection } from './connection.js';
 export type { FlushConnectOptions, FlushSendOptions } from './connection.js';
