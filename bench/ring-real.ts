@@ -13,7 +13,8 @@
  *
  * Environment: RING_REAL_REPS (default 3), RING_REAL_ONLY (comma-separated row-name substrings;
  * `million` runs the opt-in 10^6-message flood for the sending daemon's peak memory),
- * RING_REAL_IMPLS (`ours`, `reference` or both; default both when SPREAD_REF is set),
+ * RING_REAL_IMPLS (`ours`, `reference` or both; default both when SPREAD_REF is set; with both,
+ * mixed rings O R O / O R O R O run too unless RING_REAL_MIXED=0),
  * RING_REAL_PROF_DIR (our daemons write V8 CPU profiles there: `--cpu-prof`).
  */
 import { spawn } from 'node:child_process';
@@ -154,12 +155,19 @@ interface Sample {
   rssKb: number[];
 }
 
-async function runRing(impl: Impl, plan: RingPlan, sample: Sample, wanted: (name: string) => boolean, opts: BenchOptions): Promise<void> {
+/** A ring of one implementation, or `mixed`: ours and the reference alternating (O R O, O R O R O). */
+type Arrangement = Impl | 'mixed';
+
+function ringNodes(a: Arrangement, n: number): Impl[] {
+  return Array.from({ length: n }, (_, i) => (a === 'mixed' ? (i % 2 === 0 ? 'ours' : 'reference') : a));
+}
+
+async function runRing(impl: Arrangement, plan: RingPlan, sample: Sample, wanted: (name: string) => boolean, opts: BenchOptions): Promise<void> {
   const floods = plan.floods.filter((fl) => wanted(fl.name));
   if (floods.length === 0) return;
   const prof = process.env.RING_REAL_PROF_DIR;
-  const env = prof !== undefined && impl === 'ours' ? { env: { ...process.env, SPREAD_TS_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${prof}` } } : {};
-  const t = await startTopology({ kind: 'loopback', nodes: Array.from({ length: plan.daemons }, () => impl), ...env });
+  const env = prof !== undefined && impl !== 'reference' ? { env: { ...process.env, SPREAD_TS_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${prof}` } } : {};
+  const t = await startTopology({ kind: 'loopback', nodes: ringNodes(impl, plan.daemons), ...env });
   try {
     await t.waitForRing(plan.daemons, { timeoutMs: 30_000 });
     for (const fl of floods) {
@@ -176,17 +184,18 @@ async function runRing(impl: Impl, plan: RingPlan, sample: Sample, wanted: (name
   }
 }
 
-function rowsFor(plan: RingPlan, impls: readonly Impl[], samples: Map<Impl, Sample>): BenchRow[] {
+function rowsFor(plan: RingPlan, impls: readonly Impl[], samples: Map<Arrangement, Sample>): BenchRow[] {
   const ours = samples.get('ours');
   const ref = samples.get('reference');
+  const mixed = samples.get('mixed');
   const mine = impls.includes('ours') ? ours : ref;
   const pick = (s: Sample | undefined, name: string, k: keyof FloodResult): number | undefined => {
     const rs = s?.results.get(name);
     return rs === undefined || rs.length === 0 ? undefined : median(rs.map((r) => r[k]));
   };
-  const row = (name: string, unit: string, value: number | undefined, baseline: number | undefined, higherIsBetter = true): BenchRow => ({
+  const row = (name: string, unit: string, value: number | undefined, baseline: number | undefined, higherIsBetter = true, label = 'reference'): BenchRow => ({
     group: 'ring-real', name, unit, value: value ?? NaN, higherIsBetter,
-    ...(baseline !== undefined && impls.length > 1 ? { baseline: { label: 'reference', value: baseline } } : {}),
+    ...(baseline !== undefined && impls.length > 1 ? { baseline: { label, value: baseline } } : {}),
   });
   const rows: BenchRow[] = [];
   for (const fl of plan.floods) {
@@ -197,6 +206,9 @@ function rowsFor(plan: RingPlan, impls: readonly Impl[], samples: Map<Impl, Samp
       for (const k of ['p50', 'p99'] as const) rows.push(row(`${fl.name} latency ${k}`, 'ms', pick(mine, fl.name, k), pick(ref, fl.name, k), false));
     } else {
       rows.push(row(`${fl.name} msgs/s`, 'msgs/s', rate(mine), rate(ref)));
+      // Mixed rings against the slower of the two alone (the goal: no slower than that).
+      const slower = Math.min(rate(ours) ?? NaN, rate(ref) ?? NaN);
+      if (rate(mixed) !== undefined) rows.push(row(`mixed ${fl.name} msgs/s`, 'msgs/s', rate(mixed), Number.isNaN(slower) ? undefined : slower, true, 'slower alone'));
     }
     rows.push(row(`${fl.name} daemons' CPU per message`, 'µs', cpu(mine), cpu(ref), false));
   }
@@ -218,10 +230,11 @@ export const benchmark: BenchModule = {
     const rows: BenchRow[] = [];
     for (const plan of PLANS) {
       const wanted = (name: string): boolean => named(name) || (only === undefined && plan.optIn !== true);
-      const samples = new Map<Impl, Sample>(impls.map((i) => [i, { results: new Map(), rssKb: [] }]));
+      const arrangements: Arrangement[] = impls.length > 1 && process.env.RING_REAL_MIXED !== '0' ? [...impls, 'mixed'] : [...impls];
+      const samples = new Map<Arrangement, Sample>(arrangements.map((i) => [i, { results: new Map(), rssKb: [] }]));
       for (let rep = 0; rep < reps; rep++) {
         // Alternate which implementation goes first in each repetition.
-        const order = rep % 2 === 0 ? impls : [...impls].reverse();
+        const order = rep % 2 === 0 ? arrangements : [...arrangements].reverse();
         for (const impl of order) await runRing(impl, plan, samples.get(impl)!, wanted, opts);
       }
       rows.push(...rowsFor(plan, impls, samples));
