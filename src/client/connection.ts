@@ -127,6 +127,7 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
   private eof = false;
   private paused = false;
   private pumping = false;
+  private corked = false;
   private statsEvents = 0;
   private statsBytes = 0;
   private slowCount = 0;
@@ -287,11 +288,26 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
         reject(err);
       };
       this.pendingWrites.add(fail);
+      this.corkForThisTick();
       this.socket.write(frame, (err) => {
         if (!this.pendingWrites.delete(fail)) return;
         if (err) reject(this.closeError ?? new ConnectionClosedError(`write failed: ${err.message}`, { cause: err }));
         else resolve();
       });
+    });
+  }
+
+  /**
+   * Frames written in the same turn of the event loop leave in one write (writev): the socket
+   * is corked at the first and uncorked once the current tick's microtasks have run.
+   */
+  private corkForThisTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
     });
   }
 
