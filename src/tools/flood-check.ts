@@ -120,6 +120,22 @@ export class FloodChecker {
     return this.streamState.get(key)?.last ?? 0;
   }
 
+  /** One checker holding the counts and latency samples of several (the streams are not merged). */
+  static combine(list: readonly FloodChecker[]): FloodChecker {
+    const out = new FloodChecker();
+    const c = out.counts;
+    for (const x of list) {
+      c.received += x.counts.received;
+      c.checked += x.counts.checked;
+      c.duplicates += x.counts.duplicates;
+      c.lost += x.counts.lost;
+      c.fifoBreaks += x.counts.fifoBreaks;
+      c.bytes += x.counts.bytes;
+      for (let i = 0; i < x.samples; i++) out.addLatency(x.latency[i]!);
+    }
+    return out;
+  }
+
   private addLatency(ms: number): void {
     if (this.samples === this.latency.length) {
       const bigger = new Float64Array(this.latency.length * 2);

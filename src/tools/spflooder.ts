@@ -16,8 +16,8 @@
  * Beyond the reference (long options only): --service, --senders K (K connections in this
  * process, each sending -m), --groups (each message goes to all of them; members join all),
  * --duration (stop sending / reading after SEC seconds), --json (one summary line instead of
- * the reference's lines; see flood-check.ts), and a live progress line when stdout is a
- * terminal. Every message read is checked (flood-check.ts); a reader or sender that saw a
+ * the reference's lines, which go to stderr; see flood-check.ts), and a live progress line
+ * when stdout is a terminal. Every message read is checked (flood-check.ts); a reader or sender that saw a
  * message missing, twice, or out of FIFO order where the service promises FIFO exits 2.
  */
 import { connect, isRegMemb, isRegular, isReject, isSpreadError, isTransition, isCausedByLeave, ServiceType, type SpreadConnection, type SpreadEvent } from '../client/index.js';
@@ -157,22 +157,29 @@ export function parseArgs(argv: readonly string[]): FlooderArgs | 'help' | 'too-
 
 export interface FlooderIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
 }
 
-/** Prints the reference's lines (unless --json) and, on a terminal, a live progress line. */
+/**
+ * Prints the reference's lines (to stderr with --json, so stdout holds the summary alone) and,
+ * when stdout is a terminal, a live progress line.
+ */
 class Output {
   private progressShown = false;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly io: FlooderIo, private readonly quiet: boolean) {}
+  constructor(private readonly io: FlooderIo, private readonly json: boolean) {}
 
   line(text: string): void {
-    if (this.quiet) return;
+    if (this.json) {
+      this.io.stderr.write(text);
+      return;
+    }
     this.clearProgress();
     this.io.stdout.write(text);
   }
 
-  /** Raw output, even when quiet (the JSON line, usage). */
+  /** To stdout whatever the mode (the JSON line, errors). */
   raw(text: string): void {
     this.clearProgress();
     this.io.stdout.write(text);
@@ -239,11 +246,13 @@ class Flooder {
   /** The service type word every message is sent with. */
   readonly serviceType: number;
 
+  /** This connection's view of what it read. */
+  readonly checker = new FloodChecker();
+
   constructor(
     readonly conn: SpreadConnection,
     private readonly a: FlooderArgs,
-    private readonly checker: FloodChecker,
-    stream: number,
+    readonly stream: number,
   ) {
     this.lastRet = a.bytes;
     this.template = payloadTemplate(a.bytes, 0, stream);
@@ -285,6 +294,13 @@ class Flooder {
     if (this.a.members > 0 && index < MAX_MEMBERS) this.counters[index]!++;
   }
 
+  /** Messages of the process's senders this connection has not read (yet). */
+  unread(all: readonly Flooder[]): number {
+    let n = 0;
+    for (const g of all) n += Math.max(0, g.sent - this.checker.highest(`${g.conn.privateGroup}/${g.stream}`));
+    return n;
+  }
+
   /** The reference's flow control: may the next message go out? */
   maysend(): boolean {
     if (this.a.members === 0) return this.sent - this.ownReceived < WINDOW;
@@ -320,10 +336,12 @@ async function runSender(f: Flooder, a: FlooderArgs, out: Output | undefined, de
   }
   await pending;
   if (f.failure !== undefined) throw f.failure;
-  if (!reads) return;
-  // Our addition: read back the last own messages, so the reader side has seen every one.
+}
+
+/** Our addition: reads on until every message the process's senders sent has arrived (or idle). */
+async function drain(f: Flooder, all: readonly Flooder[]): Promise<void> {
   try {
-    while (f.ownReceived < f.sent) await f.receiveOne(AbortSignal.timeout(DRAIN_IDLE_MS));
+    while (f.unread(all) > 0) await f.receiveOne(AbortSignal.timeout(DRAIN_IDLE_MS));
   } catch (e) {
     if (!(e instanceof DOMException)) throw e;
   }
@@ -368,23 +386,25 @@ async function connectAll(a: FlooderArgs, out: Output): Promise<SpreadConnection
 
 /** The run, once connected; resolves to the exit code. */
 async function flood(a: FlooderArgs, out: Output, conns: SpreadConnection[]): Promise<number> {
-  const checker = new FloodChecker();
-  const flooders = conns.map((c) => new Flooder(c, a, checker, (Math.random() * 0x1_0000_0000) >>> 0));
+  const flooders = conns.map((c) => new Flooder(c, a, (Math.random() * 0x1_0000_0000) >>> 0));
+  const received = (): number => flooders.reduce((n, f) => n + f.checker.counts.received, 0);
   await Promise.all(flooders.map((f, i) => f.waitForMembers(i === 0 ? out : undefined)));
   const start = wallMs();
   const deadline = a.durationMs === undefined ? Infinity : start + a.durationMs;
   out.startProgress(() => {
     const s = (wallMs() - start) / 1000;
     const sent = flooders.reduce((n, f) => n + f.sent, 0);
-    return `flooder: ${s.toFixed(1)} s  sent ${sent}  received ${checker.counts.received}  ${Math.round((a.readOnly ? checker.counts.received : sent) / s)} msg/s`;
+    return `flooder: ${s.toFixed(1)} s  sent ${sent}  received ${received()}  ${Math.round((a.readOnly ? received() : sent) / s)} msg/s`;
   });
   if (a.readOnly) await runReader(flooders[0]!, a, out, deadline);
   else await Promise.all(flooders.map((f, i) => runSender(f, a, i === 0 ? out : undefined, deadline)));
+  if (!a.readOnly && !a.writeOnly) await Promise.all(flooders.map((f) => drain(f, flooders)));
   const end = wallMs();
   out.stop();
   out.line(`flooder: completed multicast of ${a.messages} messages, ${a.bytes} bytes each.\n`);
   const sent = flooders.reduce((n, f) => n + f.sent, 0);
-  const missing = a.readOnly || a.writeOnly ? 0 : flooders.reduce((n, f) => n + f.sent - f.ownReceived, 0);
+  const missing = a.readOnly || a.writeOnly ? 0 : flooders.reduce((n, f) => n + f.unread(flooders), 0);
+  const checker = FloodChecker.combine(flooders.map((f) => f.checker));
   const messages = a.readOnly ? checker.counts.received : sent;
   const role = a.readOnly ? 'read' : a.writeOnly ? 'write' : 'read-write';
   const summary = summarise(role, a.readOnly ? 0 : flooders.length, messages, a.readOnly ? checker.counts.bytes : sent * a.bytes, end - start, checker, missing);
@@ -394,7 +414,7 @@ async function flood(a: FlooderArgs, out: Output, conns: SpreadConnection[]): Pr
 }
 
 /** Runs spflooder with `argv` (without node and script); resolves to the exit code. */
-export async function spflooder(argv: readonly string[], io: FlooderIo = { stdout: process.stdout }): Promise<number> {
+export async function spflooder(argv: readonly string[], io: FlooderIo = process): Promise<number> {
   const a = parseArgs(argv);
   if (a === 'help' || a === 'too-many-members') {
     if (a === 'too-many-members') io.stdout.write(`Too many members. The max is ${MAX_MEMBERS}\n`);
