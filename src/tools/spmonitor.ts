@@ -19,7 +19,9 @@
  *   spmonitor [flags] reload
  *
  * Deliberate differences: our own banner instead of the reference's copyright box; a usage
- * error or an unusable configuration exits 1 with a message (the reference aborts).
+ * error or an unusable configuration exits 1 with a message (the reference aborts); every
+ * line on stdin is taken as it comes (the reference's stdio may sit on a buffered command
+ * until more input arrives).
  */
 import { existsSync } from 'node:fs';
 import { localIPv4Addresses } from '../daemon/daemon.js';
