@@ -199,7 +199,7 @@ describe.each(impls)('spmonitor against the %s daemon', (impl) => {
     expect(s).toMatchObject({ name: 'localhost', address: '127.0.0.1', answered: true, stateName: 'OP', leader: 'localhost', numProcs: 1, numSegments: 1, version: '4.4.0' });
     const t = await runOnce(ours(['-c', d.confPath, '-n', d.name, '-p', String(replyPort), 'status']));
     expect(t.code).toBe(0);
-    expect(t.stdout).toMatch(/^\n============================\nStatus at localhost V 4\.04\. 0 \(state 1, gstate 1\) after \d+ seconds :\nMembership  :  1  procs in 1 segments, leader is localhost, /);
+    expect(t.stdout).toMatch(/^\n============================\nStatus at localhost V 4\.04\. 0 \(state 1, gstate 1\) after \d+ seconds :\nMembership {2}: {2}1 {2}procs in 1 segments, leader is localhost, /);
   }, 30_000);
 
   it('flow-control: the daemon takes the new windows', async () => {
