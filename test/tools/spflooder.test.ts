@@ -6,10 +6,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, oursDaemonBuilt, referenceBin, referencePrefix, repoRoot, skipLine, startDaemon, type DaemonHandle, type Impl } from '../../interop/launcher.js';
+import { describe, expect, it } from 'vitest';
+import { freePort, oursDaemonBuilt, referenceBin, referencePrefix, repoRoot, skipLine } from '../../interop/launcher.js';
 import { exit, runOnce, runSession, start, waitFor, type ClientSpec } from '../../interop/session.js';
 import { FloodChecker, payloadTemplate, PAYLOAD_HEADER, stampPayload, summarise } from '../../src/tools/flood-check.js';
+import { daemonImpls, daemonPerSuite } from './daemons.js';
 import { LONG_USAGE, parseArgs, scanInt, USAGE } from '../../src/tools/spflooder.js';
 
 const root = repoRoot();
@@ -131,20 +132,13 @@ describe.runIf(built)('spflooder: without a daemon', () => {
   });
 });
 
-const impls: Impl[] = [];
-if (built) impls.push('ours');
-if (built && ref !== undefined) impls.push('reference');
+const impls = daemonImpls(built);
 
 describe.each(impls)('spflooder against the %s daemon', (impl) => {
-  let d: DaemonHandle;
-  beforeAll(async () => {
-    d = await startDaemon({ impl });
-  }, 30_000);
-  afterAll(async () => {
-    await d?.stop();
-  });
+  const daemon = daemonPerSuite(impl);
 
   it('floods with the reference\'s lines (read-write and write-only)', async () => {
+    const d = daemon();
     const r = await runOnce(ours(['-s', d.spread, '-m', '2500', '-b', '100', '-u', 'f1']));
     expect(r.stdout).toBe(expectedRun(d.spread, 2500, 100));
     expect(r.code).toBe(0);
@@ -159,6 +153,7 @@ describe.each(impls)('spflooder against the %s daemon', (impl) => {
   }, 60_000);
 
   it('--senders --json: every connection reads every message once, in order', async () => {
+    const d = daemon();
     const r = await runOnce(ours(['-s', d.spread, '-m', '2000', '-b', '200', '--senders', '3', '--service', 'agreed', '--json', '-u', 'js']));
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
@@ -168,6 +163,7 @@ describe.each(impls)('spflooder against the %s daemon', (impl) => {
   }, 60_000);
 
   it('-ro reads what -wo senders write (ours and the reference\'s), checked', async () => {
+    const d = daemon();
     const writers: ClientSpec[] = [{ id: 'w', ...ours(['-s', d.spread, '-m', '1500', '-b', '64', '-wo', '--senders', '2', '-u', 'ww']) }];
     if (refFlooder !== undefined) writers.push({ id: 'rw', ...theirs(['-s', d.spread, '-m', '1000', '-b', '64', '-wo', '-u', 'rw']) });
     const total = 3000 + (refFlooder !== undefined ? 1000 : 0);
@@ -186,6 +182,7 @@ describe.each(impls)('spflooder against the %s daemon', (impl) => {
   }, 120_000);
 
   it.runIf(refFlooder !== undefined)('the reference\'s -ro reads what ours writes', async () => {
+    const d = daemon();
     const res = await runSession([
       { id: 'r', ...theirs(['-s', d.spread, '-ro', '-n', '1', '-m', '2000', '-u', 'rr2']) },
       { id: 'w', ...ours(['-s', d.spread, '-m', '2000', '-b', '100', '-wo', '-u', 'ww2']) },

@@ -10,12 +10,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, generateConf, oursDaemonBuilt, referenceBin, referencePrefix, repoRoot, skipLine, startDaemon, type DaemonHandle, type Impl } from '../../interop/launcher.js';
+import { freePort, generateConf, oursDaemonBuilt, referenceBin, referencePrefix, repoRoot, skipLine, type DaemonHandle } from '../../interop/launcher.js';
 import { end, exit, line, runOnce, runSession, start, waitFor, type ClientSpec } from '../../interop/session.js';
 import { parseConfig } from '../../src/daemon/config/index.js';
 import { PacketType } from '../../src/wire/daemon/constants.js';
 import { encodeStatusReply, type StatusBody } from '../../src/wire/daemon/monitor.js';
 import { formatStatus, MonitorRequests } from '../../src/tools/monitor-net.js';
+import { daemonImpls, daemonPerSuite } from './daemons.js';
 import { MENU, parseArgs } from '../../src/tools/spmonitor.js';
 
 const root = repoRoot();
@@ -173,9 +174,7 @@ describe.runIf(built && refMonitor !== undefined)('spmonitor: the reference spmo
   }, 60_000);
 });
 
-const impls: Impl[] = [];
-if (built) impls.push('ours');
-if (built && ref !== undefined) impls.push('reference');
+const impls = daemonImpls(built);
 
 async function statusJson(d: DaemonHandle, replyPort: number): Promise<Record<string, number | string | boolean>> {
   const r = await runOnce(ours(['-c', d.confPath, '-n', d.name, '-p', String(replyPort), 'status', '--json']));
@@ -184,17 +183,14 @@ async function statusJson(d: DaemonHandle, replyPort: number): Promise<Record<st
 }
 
 describe.each(impls)('spmonitor against the %s daemon', (impl) => {
-  let d: DaemonHandle;
+  const daemon = daemonPerSuite(impl, { confExtra: 'DangerousMonitor = true' });
   let replyPort: number;
   beforeAll(async () => {
-    d = await startDaemon({ impl, confExtra: 'DangerousMonitor = true' });
     replyPort = await freePort();
-  }, 30_000);
-  afterAll(async () => {
-    await d?.stop();
   });
 
   it('status: text and --json', async () => {
+    const d = daemon();
     const s = await statusJson(d, replyPort);
     expect(s).toMatchObject({ name: 'localhost', address: '127.0.0.1', answered: true, stateName: 'OP', leader: 'localhost', numProcs: 1, numSegments: 1, version: '4.4.0' });
     const t = await runOnce(ours(['-c', d.confPath, '-n', d.name, '-p', String(replyPort), 'status']));
@@ -203,6 +199,7 @@ describe.each(impls)('spmonitor against the %s daemon', (impl) => {
   }, 30_000);
 
   it('flow-control: the daemon takes the new windows', async () => {
+    const d = daemon();
     const r = await runOnce(ours(['-c', d.confPath, '-n', d.name, '-p', String(replyPort), 'flow-control', '--window', '100', 'localhost=10']));
     expect(r.code).toBe(0);
     let s = await statusJson(d, replyPort);
@@ -211,6 +208,7 @@ describe.each(impls)('spmonitor against the %s daemon', (impl) => {
   }, 60_000);
 
   it('the menu: dialogs and reviews as the reference prints them', async () => {
+    const d = daemon();
     const input = ['3', '1', 'x', '4', '3', '5', '', '12', '7', 'z', '8', 'nobody', 'none', '', '9'];
     const run = async (tool: Omit<ClientSpec, 'id'>): Promise<string> => {
       const r = await runOnce({ ...tool, args: [...tool.args, '-c', d.confPath, '-n', d.name, '-p', String(replyPort)] }, { input: input.map((l) => `${l}\n`).join('') });
@@ -234,6 +232,7 @@ describe.each(impls)('spmonitor against the %s daemon', (impl) => {
   }, 60_000);
 
   it('interactive status: reports arrive after the prompt', async () => {
+    const d = daemon();
     const res = await runSession([{ id: 'm', ...ours(['-c', d.confPath, '-n', d.name, '-p', String(replyPort), '-t', '100']) }], [
       start('m'), line('m', '0'), line('m', 'all'), line('m', ''), waitFor('m', 'Delta Mes'), line('m', '0'), line('m', 'none'), line('m', ''), line('m', '9'), end('m'), exit('m'),
     ]);
@@ -245,6 +244,7 @@ describe.each(impls)('spmonitor against the %s daemon', (impl) => {
   }, 60_000);
 
   it('reload: the daemon re-forms its ring', async () => {
+    const d = daemon();
     const before = (await statusJson(d, replyPort)).membershipChanges as number;
     const r = await runOnce(ours(['-c', d.confPath, '-n', d.name, '-p', String(replyPort), 'reload']));
     expect(r.stdout).toBe('Monitor: send conf reload command\n');
@@ -257,6 +257,7 @@ describe.each(impls)('spmonitor against the %s daemon', (impl) => {
   }, 60_000);
 
   it('terminate: the daemon exits', async () => {
+    const d = daemon();
     const r = await runOnce(ours(['-c', d.confPath, '-n', d.name, '-p', String(replyPort), 'terminate', 'localhost']));
     expect(r.stdout).toBe('Monitor: Terminating localhost\n');
     const exited = await Promise.race([d.exited.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 15_000))]);
@@ -265,15 +266,10 @@ describe.each(impls)('spmonitor against the %s daemon', (impl) => {
 });
 
 describe.each(impls)('spmonitor against the %s daemon without DangerousMonitor', (impl) => {
-  let d: DaemonHandle;
-  beforeAll(async () => {
-    d = await startDaemon({ impl });
-  }, 30_000);
-  afterAll(async () => {
-    await d?.stop();
-  });
+  const daemon = daemonPerSuite(impl);
 
   it('terminate and flow-control are ignored (and our monitor warns)', async () => {
+    const d = daemon();
     const replyPort = await freePort();
     const args = ['-c', d.confPath, '-n', d.name, '-p', String(replyPort)];
     const t = await runOnce(ours([...args, 'terminate', 'all']));
