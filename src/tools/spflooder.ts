@@ -239,6 +239,8 @@ class Flooder {
   ownReceived = 0;
   /** Size of the last message sent or received (the reference prints it). */
   lastRet: number;
+  /** The first error a multicast not awaited ran into. */
+  failure: unknown = undefined;
   /** -n: my index in the group, messages received per sender index. */
   private myIndex = 0;
   private readonly counters = new Int32Array(MAX_MEMBERS);
@@ -273,9 +275,6 @@ class Flooder {
     }
     new DataView(this.template.buffer).setUint32(0, this.myIndex, true);
   }
-
-  /** The first error a multicast not awaited ran into. */
-  failure: unknown = undefined;
 
   /** Multicasts the next message; the promise settles when it reached the OS (never rejects). */
   send(): Promise<unknown> {
