@@ -162,6 +162,20 @@ describe.each(impls)('spflooder against the %s daemon', (impl) => {
     expect(r.stderr).toContain('flooder: completed multicast of 2000 messages, 200 bytes each.\n');
   }, 60_000);
 
+  it('--groups: a message to several groups arrives once; --duration ends a run early', async () => {
+    const d = daemon();
+    const g = await runOnce(ours(['-s', d.spread, '-m', '500', '-b', '50', '--groups', 'ga,gb', '--json', '-u', 'gg']));
+    expect(g.code).toBe(0);
+    expect(JSON.parse(g.stdout)).toMatchObject({ messages: 500, received: 500, checked: 500, lost: 0, duplicates: 0 });
+    const t = await runOnce(ours(['-s', d.spread, '-m', '100000000', '-b', '10', '-wo', '--duration', '1', '--json', '-u', 'dd']), { timeoutMs: 30_000 });
+    expect(t.code).toBe(0);
+    const s = JSON.parse(t.stdout) as { role: string; messages: number; latencyMs: unknown };
+    expect(s.role).toBe('write');
+    expect(s.messages).toBeGreaterThan(0);
+    expect(s.messages).toBeLessThan(100_000_000);
+    expect(s.latencyMs).toBeNull();
+  }, 60_000);
+
   it('-ro reads what -wo senders write (ours and the reference\'s), checked', async () => {
     const d = daemon();
     const writers: ClientSpec[] = [{ id: 'w', ...ours(['-s', d.spread, '-m', '1500', '-b', '64', '-wo', '--senders', '2', '-u', 'ww']) }];
