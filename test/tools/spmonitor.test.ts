@@ -248,21 +248,27 @@ describe.each(impls)('spmonitor against the %s daemon', (impl) => {
     const before = (await statusJson(d, replyPort)).membershipChanges as number;
     const r = await runOnce(ours(['-c', d.confPath, '-n', d.name, '-p', String(replyPort), 'reload']));
     expect(r.stdout).toBe('Monitor: send conf reload command\n');
-    let after = before;
-    for (let i = 0; i < 40 && after <= before; i++) {
+    // Bounded wait for the new ring (and back to OP, so that the next test finds it settled).
+    let s = await statusJson(d, replyPort);
+    for (let i = 0; i < 120 && ((s.membershipChanges as number) <= before || s.stateName !== 'OP'); i++) {
       await new Promise((res) => setTimeout(res, 250));
-      after = (await statusJson(d, replyPort)).membershipChanges as number;
+      s = await statusJson(d, replyPort);
     }
-    expect(after).toBeGreaterThan(before);
-  }, 60_000);
+    expect(s.membershipChanges).toBeGreaterThan(before);
+    expect(s.stateName).toBe('OP');
+  }, 90_000);
 
   it('terminate: the daemon exits', async () => {
     const d = daemon();
-    const r = await runOnce(ours(['-c', d.confPath, '-n', d.name, '-p', String(replyPort), 'terminate', 'localhost']));
-    expect(r.stdout).toBe('Monitor: Terminating localhost\n');
-    const exited = await Promise.race([d.exited.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 15_000))]);
+    let exited = false;
+    // UDP: a request may be lost on a loaded machine; a few bounded attempts.
+    for (let attempt = 0; attempt < 3 && !exited; attempt++) {
+      const r = await runOnce(ours(['-c', d.confPath, '-n', d.name, '-p', String(replyPort), 'terminate', 'localhost']));
+      expect(r.stdout).toBe('Monitor: Terminating localhost\n');
+      exited = await Promise.race([d.exited.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 10_000))]);
+    }
     expect(exited).toBe(true);
-  }, 30_000);
+  }, 60_000);
 });
 
 describe.each(impls)('spmonitor against the %s daemon without DangerousMonitor', (impl) => {
