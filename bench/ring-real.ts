@@ -15,7 +15,8 @@
  * `million` runs the opt-in 10^6-message flood for the sending daemon's peak memory),
  * RING_REAL_IMPLS (`ours`, `reference` or both; default both when SPREAD_REF is set; with both,
  * mixed rings O R O / O R O R O run too unless RING_REAL_MIXED=0),
- * RING_REAL_PROF_DIR (our daemons write V8 CPU profiles there: `--cpu-prof`).
+ * RING_REAL_PROF_DIR (our daemons write V8 CPU profiles there: `--cpu-prof`),
+ * RING_REAL_READER=spflooder (floods are read by our spflooder -ro instead of the reference's).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -106,17 +107,24 @@ function run(argv: readonly string[]): Child {
 const floodJs = (): string => join(repoRoot(), 'dist', 'interop', 'flood.js');
 const json = (out: string): Record<string, unknown> => JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as Record<string, unknown>;
 
+/** The spflooder command that reads floods: ours if asked (RING_REAL_READER), else the reference's if installed. */
+function floodReader(): string[] | undefined {
+  if (process.env.RING_REAL_READER === 'spflooder') return [process.execPath, join(repoRoot(), 'bin', 'spflooder.js')];
+  const ref = referenceBin('spflooder');
+  return ref === undefined ? undefined : ['stdbuf', '-oL', ref];
+}
+
 /**
- * The reader on the last daemon. A flood is read by the reference's spflooder -ro when it is
+ * The reader on the last daemon. A flood is read by the reference's spflooder -ro (ours with RING_REAL_READER) when it is
  * installed (C, light: it keeps up with either daemon; it connects without membership notices
  * and exits once it has the count), else by our reader; a latency run always by ours (it reads the times
  * the writer stamps). Resolves when it is joined.
  */
 async function startReader(t: Topology, fl: Flood): Promise<{ done: Promise<{ seconds: (startMs: number) => number; p50: number; p99: number }> }> {
   const spread = t.nodes[t.nodes.length - 1]!.spreadTcp;
-  const spflooder = fl.rate === 0 ? referenceBin('spflooder') : undefined;
+  const spflooder = fl.rate === 0 ? floodReader() : undefined;
   if (spflooder !== undefined) {
-    const c = run(['stdbuf', '-oL', spflooder, '-ro', '-m', String(fl.count), '-s', spread, '-u', `r${Math.floor(Math.random() * 1e6)}`]);
+    const c = run([...spflooder, '-ro', '-m', String(fl.count), '-s', spread, '-u', `r${Math.floor(Math.random() * 1e6)}`]);
     await Promise.race([c.saw('Only receiving messages'), c.done]);
     await new Promise((r) => setTimeout(r, 300)); // its join is ordered round the ring
     return { done: c.done.then(({ exitMs }) => ({ seconds: (startMs: number) => (exitMs - startMs) / 1000, p50: NaN, p99: NaN })) };

@@ -36,6 +36,7 @@ export class Link {
   private eof = false;
   private done = false;
   private pumping = false;
+  private corked = false;
   /** True while the socket is paused because the owner is full. */
   isPaused = false;
 
@@ -137,11 +138,26 @@ export class Link {
         reject(err);
       };
       this.pendingWrites.add(fail);
+      this.corkForThisTick();
       this.socket.write(frame, (err) => {
         if (!this.pendingWrites.delete(fail)) return;
         if (err) reject(new ConnectionClosedError(`write failed: ${err.message}`, { cause: err }));
         else resolve();
       });
+    });
+  }
+
+  /**
+   * Frames written in the same turn of the event loop leave in one write (writev): the socket
+   * is corked at the first and uncorked once the current tick's microtasks have run.
+   */
+  private corkForThisTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
     });
   }
 

@@ -18,7 +18,7 @@
  * (the monitor's and the daemon's report buffers are static).
  */
 import { ProtocolError } from '../errors.js';
-import { Limits, PacketType, Size } from './constants.js';
+import { Limits, MONITOR_HASH, MONITOR_MAGIC, PacketType, Size } from './constants.js';
 import { encodePacketHeaderInto, type PacketHeader } from './header.js';
 import { put16, put32, type Reader } from '../bytes.js';
 
@@ -70,6 +70,18 @@ export interface ReloadPacket {
   kind: 'reload';
   littleEndian: boolean;
   header: PacketHeader;
+}
+
+/**
+ * The header of a monitor's request (STATUS, PARTITION, FC, RELOAD): proc_id = the monitor's own
+ * daemon id (where a status reply goes), seq = its reply port, memb_id.proc_id = the magic,
+ * conf_hash = 1100, every other field 0 (data_len is the encoder's).
+ */
+export function monitorRequestHeader(type: number, procId: number, replyPort: number): PacketHeader {
+  return {
+    type, transmitterId: 0, procId: procId | 0, membId: { procId: MONITOR_MAGIC, time: 0 }, seq: replyPort, tokenRound: 0,
+    confHash: MONITOR_HASH, dataLen: 0, padding: 0, fragIndex: 0, fragLen: 0,
+  };
 }
 
 function expectLen(header: PacketHeader, want: number, structure: string, offset: number): void {
