@@ -112,6 +112,11 @@ export async function cellKillRestart(ring: MatrixRing, victim: number): Promise
   const probes = [...ring.probes];
   const base = counts(probes);
   await scenarioKill(ring, victim, times);
+  // The killed daemon's clients are gone with it: later cells use the live ones.
+  for (const p of probes.filter((q) => q.node === victim)) {
+    ring.probes.splice(ring.probes.indexOf(p), 1);
+    await p.close();
+  }
   await scenarioRestart(ring, victim, times);
   const survivors = probes.filter((p) => p.node !== victim);
   const transcript = memberships(survivors, base.filter((_, i) => probes[i]!.node !== victim));
@@ -164,7 +169,7 @@ export function transcriptDiff(mine: Transcript, golden: Transcript): string {
     const b = mine[k] ?? [];
     const n = Math.max(a.length, b.length);
     for (let i = 0; i < n; i++) {
-      if (a[i] !== b[i]) return `${k} line ${i}:\n  reference ring: ${a[i] ?? '(none)'}\n  this ring:      ${b[i] ?? '(none)'}`;
+      if (a[i] !== b[i]) return `${k} line ${i}: reference ring "${a[i] ?? '(none)'}", this ring "${b[i] ?? '(none)'}"`;
     }
   }
   return '';

@@ -33,7 +33,6 @@ export interface MatrixOptions {
 }
 
 const RELOAD_SKIP = 'our daemon does not reload its configuration yet (SIGHUP is logged and ignored: SPEC.md Part VIII)';
-let subnetCounter = 0;
 
 /** One scenario cell: timed, failures caught, the transcript compared with the reference ring's. */
 async function runCell(
@@ -64,8 +63,9 @@ async function runCell(
 }
 
 function layoutFor(impls: readonly Impl[], ref: string | undefined): RingLayout {
-  subnetCounter++;
-  const third = 100 + ((process.pid + subnetCounter) % 150);
+  // One subnet for the whole run (one ring at a time): the reference ring's and this ring's
+  // daemons then have the same addresses, so group ids (the representative's address) compare.
+  const third = 100 + (process.pid % 150);
   const project = `spts-${arrangementLabel(impls).toLowerCase()}-${process.pid}`;
   return { project, subnet: `10.214.${third}`, impls, referencePrefix: impls.includes('reference') ? ref : undefined };
 }
