@@ -42,10 +42,10 @@ export function summary(cells: readonly Cell[]): { pass: number; fail: number; s
   };
 }
 
-/** The closing line: `N passed, N failed, N skipped`. */
+/** The closing line (worded apart from a test runner's count: these are cells, not tests). */
 export function summaryLine(cells: readonly Cell[]): string {
   const s = summary(cells);
-  return `${s.pass} passed, ${s.fail} failed, ${s.skip} skipped`;
+  return `matrix cells: ${s.pass} pass, ${s.fail} fail, ${s.skip} skip`;
 }
 
 export function textTable(cells: readonly Cell[]): string {
@@ -68,8 +68,18 @@ export function markdown(cells: readonly Cell[], title: string): string {
   return lines.join('\n');
 }
 
+/** Characters XML 1.0 allows (tab, newline, carriage return, and from space on). */
+function xmlChars(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number;
+    if (c === 9 || c === 10 || c === 13 || (c >= 0x20 && c !== 0xfffe && c !== 0xffff)) out += ch;
+  }
+  return out;
+}
+
 function xml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd]/gu, '');
+  return xmlChars(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** JUnit XML: one testsuite per arrangement, one testcase per scenario. */
