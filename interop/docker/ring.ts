@@ -78,16 +78,18 @@ export class DockerRing implements MatrixRing {
     this.nodes = layoutNodes(layout).map((n) => ({ ...n, spread: `${RING_PORT}@${n.address}`, alive: true, since: 0, isolated: false }));
   }
 
-  /** Writes the files, brings the ring up (formation is timed from here: `startedAt`). */
+  /** Writes the files and brings the ring up. */
   static async start(layout: RingLayout, confExtra = ''): Promise<DockerRing> {
     const dir = mkdtempSync(join(tmpdir(), `${layout.project}-`));
     const ring = new DockerRing(layout, dir, writeRing(dir, layout, confExtra));
     await ring.compose(['down', '-t', '1', '--remove-orphans'], 60_000).catch(() => '');
     try {
       const since = Date.now() / 1000;
-      ring.startedAt = Date.now();
       await ring.compose(['up', '-d'], 120_000);
       for (const n of ring.nodes) n.since = since;
+      // Formation is timed from the last daemon container's start (compose itself may be slow).
+      const started = await docker(['inspect', '-f', '{{.State.StartedAt}}', ...ring.nodes.map((n) => n.container)]);
+      ring.startedAt = Math.max(...started.trim().split('\n').map((t) => Date.parse(t)));
     } catch (err) {
       await ring.stop();
       throw err;
@@ -160,12 +162,17 @@ export class DockerRing implements MatrixRing {
   }
 
   /**
-   * Node i's daemon receives no datagram and nobody receives its own (INPUT rules only: a
-   * dropped send would fail with EPERM, which no real partition does).
+   * Node i's daemon receives no datagram from its peers and they none from it (INPUT rules by
+   * source address on both sides: a dropped send would fail with EPERM, which no real partition
+   * does, and a daemon must still hear itself to form its own ring).
    */
   private async partitionRules(i: number, op: '-I' | '-D'): Promise<void> {
-    await this.iptablesIn(i, [op, 'INPUT', '-p', 'udp', '-j', 'DROP']);
-    for (const n of this.nodes) if (n.index !== i && n.alive) await this.iptablesIn(n.index, [op, 'INPUT', '-p', 'udp', '-s', this.nodes[i]!.address, '-j', 'DROP']);
+    const me = this.nodes[i]!;
+    for (const n of this.nodes) {
+      if (n.index === i || !n.alive) continue;
+      await this.iptablesIn(i, [op, 'INPUT', '-p', 'udp', '-s', n.address, '-j', 'DROP']);
+      await this.iptablesIn(n.index, [op, 'INPUT', '-p', 'udp', '-s', me.address, '-j', 'DROP']);
+    }
   }
 
   /** Cuts node i off the segment (UDP both ways; its clients' TCP stays). */
