@@ -32,7 +32,7 @@ export interface MatrixOptions {
   readonly build: boolean;
 }
 
-const RELOAD_SKIP = 'our daemon does not reload its configuration yet (SIGHUP is logged and ignored: SPEC.md Part VIII)';
+const RELOAD_SKIP = 'our daemon does not reload its configuration yet (SIGHUP is logged and ignored: SPEC.md Part III)';
 
 /** One scenario cell: timed, failures caught, the transcript compared with the reference ring's. */
 async function runCell(

@@ -142,6 +142,13 @@ export class Probe {
 }
 
 
+/** Opens a probe on daemon i of the ring and keeps it in `ring.probes`. */
+export async function openProbe(ring: Pick<RingLike, 'nodes' | 'probes'>, i: number, name: string): Promise<Probe> {
+  const p = await Probe.open(i, ring.nodes[i]!.spread, name);
+  ring.probes.push(p);
+  return p;
+}
+
 export interface ScenarioTimes {
   formationMs?: number;
   killRecoveryMs?: number;

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { MatrixRing } from '../matrix-cells.js';
-import { Probe, sleep, type RingNodeLike } from '../ring-scenarios.js';
+import { openProbe, sleep, type Probe, type RingNodeLike } from '../ring-scenarios.js';
 import { parseOursRing, parseReferenceRing, type RingStatus } from '../topology-conf.js';
 import { clientContainer, layoutNodes, RING_PORT, writeRing, type RingLayout } from './compose.js';
 
@@ -134,10 +134,8 @@ export class DockerRing implements MatrixRing {
     throw new Error(`no common ring of ${members} at ${idx.map((i) => this.nodes[i]!.name).join(',')}: ${JSON.stringify(last)}`);
   }
 
-  async probe(i: number, name: string): Promise<Probe> {
-    const p = await Probe.open(i, this.nodes[i]!.spread, name);
-    this.probes.push(p);
-    return p;
+  probe(i: number, name: string): Promise<Probe> {
+    return openProbe(this, i, name);
   }
 
   async kill(i: number): Promise<void> {

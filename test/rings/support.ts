@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startDaemon, type DaemonHandle, type Impl } from '../../interop/launcher.js';
-import { expectSameLines, Probe, scenarioOrder, sleep, waitFor, type RingLike } from '../../interop/ring-scenarios.js';
+import { expectSameLines, openProbe, scenarioOrder, sleep, waitFor, type Probe, type RingLike } from '../../interop/ring-scenarios.js';
 import { logRingStatus, startTopology, type Topology, type TopologyOptions } from '../../interop/topology.js';
 import type { RingStatus } from '../../interop/topology-conf.js';
 
@@ -99,10 +99,8 @@ export class Ring implements RingLike {
     return result;
   }
 
-  async probe(i: number, name: string): Promise<Probe> {
-    const p = await Probe.open(i, this.nodes[i]!.spread, name);
-    this.probes.push(p);
-    return p;
+  probe(i: number, name: string): Promise<Probe> {
+    return openProbe(this, i, name);
   }
 
   /** kill -9, by pid. */
