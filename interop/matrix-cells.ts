@@ -17,13 +17,15 @@ import type { RingStatus } from './topology-conf.js';
 /** A ring the matrix can drive: the shared scenarios' ring, plus partitions and client programs. */
 export interface MatrixRing extends RingLike {
   waitForRing(members: number, timeoutMs?: number, group?: readonly number[]): Promise<readonly RingStatus[]>;
+  /** Set when this ring cannot be partitioned: the reason the partition cell is skipped. */
+  readonly partitionSkip?: string;
   isolate(i: number): Promise<void>;
   heal(i: number): Promise<void>;
   /** Runs a program where the clients run; `onOutput` sees its output as it comes. */
   runClient(argv: readonly string[], timeoutMs: number, onOutput?: (text: string) => void): Promise<{ code: number | undefined; out: string; timedOut: boolean }>;
   /** The flooder to run: the reference's spflooder (path where clients run), or our flood.js. */
   readonly flooder: { kind: 'spflooder'; path: string } | { kind: 'flood'; argv: readonly string[] };
-  logTails(lines?: number): Promise<string>;
+  logTails(lines?: number): string | Promise<string>;
 }
 
 /** One cell's deterministic transcript, by client. */
