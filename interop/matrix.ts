@@ -34,7 +34,7 @@ export interface MatrixOptions {
   readonly build: boolean;
 }
 
-const RELOAD_SKIP = 'our daemon does not reload its configuration yet (SIGHUP is logged and ignored: SPEC.md Part III)';
+const RELOAD_SKIP = 'our daemon does not apply a changed configuration at run time yet (SIGHUP only checks it: SPEC.md Part IX §6)';
 
 /** One scenario cell: timed, failures caught, the transcript compared with the reference ring's. */
 async function runCell(
