@@ -59,6 +59,8 @@ export class SimDaemon {
   pastViolations = 0;
   /** Paused (SIGSTOP) until this virtual time: what arrives meanwhile waits for it. */
   pausedUntil = 0;
+  /** Inputs that arrived while paused, in arrival order (a socket buffer keeps its order). */
+  readonly held: (() => void)[] = [];
   constructor(
     readonly index: number,
     readonly id: number,
@@ -312,16 +314,23 @@ export class DaemonSim {
   private stop(d: SimDaemon): void {
     d.alive = false;
     d.pausedUntil = 0;
+    d.held.length = 0;
     d.timers.clear();
     for (const c of d.clients.values()) c.close();
     d.clients.clear();
   }
 
-  /** A paused daemon's input waits until it resumes: `run` is scheduled again then. */
+  /** A paused daemon's input waits, in arrival order, until it resumes. */
   private deferred(d: SimDaemon, run: () => void): boolean {
     if (d.pausedUntil <= this.now) return false;
-    this.at(d.pausedUntil, run);
+    if (d.held.push(run) === 1) this.at(d.pausedUntil, () => this.resume(d));
     return true;
+  }
+
+  /** SIGCONT (or a later one, if the pause was extended): the held inputs run in order. */
+  private resume(d: SimDaemon): void {
+    if (d.pausedUntil > this.now) return this.at(d.pausedUntil, () => this.resume(d));
+    for (const run of d.held.splice(0)) run();
   }
 
   private receive(d: SimDaemon, incarnation: number, channel: Channel, bytes: Uint8Array): void {
