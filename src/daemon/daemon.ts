@@ -26,6 +26,8 @@ import { ClientServer } from './net/client-server.js';
 import type { ListenInfo } from './net/client-server.js';
 import { UdpEdge } from './net/udp.js';
 import { DaemonNode } from './node/node.js';
+import type { UdpStats } from './net/udp.js';
+import type { MessageCounters } from './ops/counters.js';
 import { DaemonRuntime } from './runtime/runtime.js';
 import { deriveSettings, UNIX_SOCKET_DIR } from './settings.js';
 import type { DaemonSettings } from './settings.js';
@@ -45,6 +47,8 @@ export interface StartDaemonOptions {
   readonly wallClock?: () => number;
   /** Events handled per ordering run before yielding to I/O (default 1000). */
   readonly orderingBatch?: number;
+  /** Counts messages per service between the core and the ring (metrics on). */
+  readonly counters?: MessageCounters;
 }
 
 export interface RunningDaemon {
@@ -57,6 +61,8 @@ export interface RunningDaemon {
   /** Resolves with the reason when a monitor tells this daemon to exit (PARTITION −1). */
   readonly exitRequested: Promise<string>;
   readonly stats: CoreStats;
+  /** The UDP edge's counters (null before it opened). */
+  readonly udpStats: UdpStats | null;
   /** The ring side (tests, status). */
   readonly node: DaemonNode;
   /** One line for humans: where the daemon listens. */
@@ -96,7 +102,7 @@ function buildMachines(options: StartDaemonOptions, settings: DaemonSettings, cl
     myId: settings.self.procId,
     now: clock,
     wallClock: () => wall() / 1000,
-    log,
+    log: log.child({ cat: 'MEMBERSHIP' }),
     status: {
       sessions: () => core?.stats.sessions ?? 0,
       groups: () => core?.groupsLayer.size ?? 0,
@@ -106,17 +112,17 @@ function buildMachines(options: StartDaemonOptions, settings: DaemonSettings, cl
   core = new DaemonCore({
     daemon: settings.self,
     daemons: settings.daemons,
-    ordering: node.ordering,
+    ordering: options.counters?.wrap(node.ordering) ?? node.ordering,
     authPolicy: { allowed: settings.allowedAuthMethods, required: settings.requiredAuthMethods, ipRules: accessRules(options, settings, log) },
     maxSessionMessages: settings.maxSessionMessages,
-    log,
+    log: log.child({ cat: 'SESSION' }),
   });
   return { node, core };
 }
 
 /** Opens the client listeners, then the UDP sockets; on failure closes what was opened. */
 async function openEdges(rt: DaemonRuntime, core: DaemonCore, options: StartDaemonOptions, self: DaemonSpec, settings: DaemonSettings, clock: () => number, log: CoreLog): Promise<ListenInfo> {
-  const srv = new ClientServer(core, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log, now: clock }, rt.settle);
+  const srv = new ClientServer(core, { tcpHosts: settings.tcpHosts, port: settings.port, unixPath: settings.unixPath, log: log.child({ cat: 'SESSION' }), now: clock }, rt.settle);
   rt.server = srv;
   try {
     const listening = await srv.listen();
@@ -124,7 +130,7 @@ async function openEdges(rt: DaemonRuntime, core: DaemonCore, options: StartDaem
       config: options.config,
       self,
       confHash: settings.configHash,
-      log,
+      log: log.child({ cat: 'NETWORK' }),
       onDatagram: (channel, bytes) => rt.reader.datagram(channel, bytes),
     });
     return listening;
@@ -174,6 +180,9 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     exitRequested,
     get stats() {
       return core.stats;
+    },
+    get udpStats() {
+      return rt.udp?.stats ?? null;
     },
     node,
     describe() {

@@ -1,16 +1,18 @@
 /**
- * `spread` — the daemon's command line, compatible with the reference's:
+ * `spread` — the daemon's command line, compatible with the reference's (SPEC Part IX):
  *
  *   spread [-n NAME] [-c FILE] [-l y|n]
  *
- * plus long forms (--name, --config, --log) and --check (print the configuration's canonical
- * form and hash, then exit). Without -c the embedded default configuration is used: one
- * daemon `localhost` on 127.0.0.1, segment 127.0.0.255:4803.
+ * plus long forms (--name, --config, --log) and ours (spread-args.ts): --check (print the
+ * configuration's canonical form and hash, then exit), --log-level, --log-format, --metrics.
+ * Without -c the embedded default configuration is used: one daemon `localhost` on
+ * 127.0.0.1, segment 127.0.0.255:4803.
  *
  * Exit codes: 0 after SIGTERM/SIGINT or --check; 64 usage; 78 bad configuration (unreadable,
- * invalid, or this host not in it); 69 listening failed (port or socket in use); 70 internal error.
+ * invalid, this host not in it, privileges that cannot be dropped); 69 listening failed (port
+ * or socket in use); 70 internal error.
  *
- * Logs (pino, JSON) go to stderr, or to EventLogFile when the configuration sets one. Clients
+ * Logs (ops/log.ts) go to stderr, or to EventLogFile when the configuration sets one. Clients
  * may connect as soon as the sockets are open; once the first ring is installed (about 1.75 s
  * after start with the LAN timeouts, as the reference) the daemon prints
  * `spread-ts ready: NAME on ADDR:PORT, /tmp/PORT` to stdout. Every regular configuration is
@@ -19,9 +21,6 @@
 import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
-import pino from 'pino';
-import type { Logger } from 'pino';
 import {
   ConfigError,
   DaemonSelectionError,
@@ -32,8 +31,18 @@ import {
   parseConfig,
 } from '../daemon/config/index.js';
 import type { EventPriority, SpreadConfig } from '../daemon/config/index.js';
+import { reloadVerdict } from '../daemon/config/reload.js';
+import type { CoreLog } from '../daemon/core/daemon-core.js';
 import { AccessFileError, startDaemon, UdpEdgeError } from '../daemon/index.js';
 import type { RunningDaemon } from '../daemon/index.js';
+import { ActivityLog } from '../daemon/ops/activity-log.js';
+import { MessageCounters } from '../daemon/ops/counters.js';
+import { Logger, openLogDestination } from '../daemon/ops/log.js';
+import type { LogDestination, LogLevel } from '../daemon/ops/log.js';
+import type { MetricsServer } from '../daemon/ops/metrics.js';
+import { dropPrivileges, PrivilegeError } from '../daemon/ops/privileges.js';
+import { parseSpreadArgs, USAGE } from './spread-args.js';
+import type { SpreadArgs } from './spread-args.js';
 
 export const ExitCode = {
   OK: 0,
@@ -55,16 +64,11 @@ export interface CliOptions {
   /** Resolves when the daemon should stop (default: SIGTERM or SIGINT). */
   readonly stopSignal?: Promise<unknown>;
   /** Logger to use instead of the one built from the configuration. */
-  readonly logger?: Logger;
+  readonly logger?: CoreLog;
   /** Called once the daemon is ready (tests). */
   readonly onReady?: (daemon: RunningDaemon) => void;
-}
-
-interface ParsedArgs {
-  name?: string;
-  config?: string;
-  log?: 'y' | 'n';
-  check?: boolean;
+  /** Environment for SPREAD_LOG_LEVEL, SPREAD_LOG_FORMAT, SPREAD_METRICS (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 const processIo: CliIo = {
@@ -72,22 +76,7 @@ const processIo: CliIo = {
   stderr: (t) => process.stderr.write(t),
 };
 
-function buildProgram(io: CliIo): Command {
-  return new Command('spread')
-    .description('Spread 4.4 compatible group communication daemon')
-    .option('-n, --name <name>', 'force this daemon\'s name (must be in the configuration)')
-    .option('-c, --config <file>', 'configuration file (default: the embedded one-daemon localhost configuration)')
-    .addOption(new Option('-l, --log <y|n>', 'print log (accepted for compatibility)').choices(['y', 'n']))
-    .option('--check', 'check the configuration, print its canonical form and hash, and exit')
-    .version(VERSION_TEXT, '-V, --version')
-    .helpOption('-h, --help')
-    .allowExcessArguments(false)
-    .allowUnknownOption(false)
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
-}
-
-const PINO_LEVEL: Record<EventPriority, string> = {
+const LEVEL_OF: Record<EventPriority, LogLevel> = {
   DEBUG: 'debug',
   INFO: 'info',
   WARNING: 'warn',
@@ -96,17 +85,23 @@ const PINO_LEVEL: Record<EventPriority, string> = {
   FATAL: 'fatal',
 };
 
-function makeLogger(config: SpreadConfig | null): Logger {
-  const level = config === null ? 'info' : (PINO_LEVEL[config.settings.eventPriority] ?? 'info');
-  const file = config?.settings.eventLogFile ?? null;
-  const dest =
-    file === null
-      ? pino.destination({ fd: 2, sync: true })
-      : pino.destination({ dest: expandLogFileName(file, hostname()), append: true, mkdir: false, sync: true });
-  return pino({ name: 'spread', level, base: { pid: process.pid } }, dest);
+/** The level: --log-level, else SPREAD_LOG_LEVEL (both in `args`), else EventPriority. */
+function makeLogger(config: SpreadConfig, args: SpreadArgs): { log: Logger; dest: LogDestination } {
+  const s = config.settings;
+  const file = s.eventLogFile;
+  const dest = openLogDestination(file === null ? null : expandLogFileName(file, hostname()));
+  const log = new Logger({
+    level: args.logLevel ?? LEVEL_OF[s.eventPriority] ?? 'info',
+    format: args.logFormat ?? (dest.isTTY ? 'pretty' : 'json'),
+    write: dest.write,
+    timeStamp: s.eventTimeStamp,
+    preciseTimeStamp: s.eventPreciseTimeStamp,
+    debugFlags: s.debugFlags,
+  });
+  return { log, dest };
 }
 
-function waitForStopSignal(log: Logger): Promise<NodeJS.Signals> {
+function waitForStopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (sig: NodeJS.Signals): void => {
       process.off('SIGTERM', stop);
@@ -115,24 +110,36 @@ function waitForStopSignal(log: Logger): Promise<NodeJS.Signals> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
-    process.on('SIGHUP', () => log.warn({}, 'SIGHUP: configuration reload is not supported; ignored'));
   });
 }
 
-/** The parsed command line, or the exit code when there is nothing to run (usage error, --help, --version). */
-async function parseArgs(argv: readonly string[], io: CliIo): Promise<ParsedArgs | number> {
-  const program = buildProgram(io);
-  try {
-    await program.parseAsync(argv as string[], { from: 'user' });
-    return program.opts<ParsedArgs>();
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version'
-        ? ExitCode.OK
-        : ExitCode.USAGE;
-    }
-    throw err;
-  }
+/**
+ * SIGHUP: re-reads spread.conf and says what a reload would do (config/reload.ts). A change
+ * the reference refuses is refused with its message; a changed daemon list is reported but not
+ * applied at run time yet (SPEC Part IX §6): the running configuration stays.
+ */
+function onHangup(running: SpreadConfig, file: string | undefined, selfId: number, log: CoreLog): () => void {
+  const hangup = (): void => {
+    void (async () => {
+      let next: SpreadConfig;
+      try {
+        next = file === undefined ? running : await loadConfig(file);
+      } catch (err) {
+        log.error({}, `SIGHUP: reload refused: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
+      const v = reloadVerdict(running, next, selfId);
+      if (v.kind === 'refused') log.error({}, `SIGHUP: reload refused: ${v.message}`);
+      else if (v.kind === 'unchanged') log.info({}, 'SIGHUP: configuration unchanged');
+      else {
+        const names = (ds: readonly { name: string }[]): string => ds.map((d) => d.name).join(' ') || 'none';
+        log.warn({ added: v.added.length, removed: v.removed.length, needPartition: v.needPartition },
+          `SIGHUP: configuration changed (added: ${names(v.added)}; removed: ${names(v.removed)}): applying it at run time is not supported yet; restart the daemons with the new file`);
+      }
+    })();
+  };
+  process.on('SIGHUP', hangup);
+  return () => void process.off('SIGHUP', hangup);
 }
 
 /** `-c FILE` or the embedded default, its warnings printed; the exit code when it is unusable. */
@@ -151,25 +158,33 @@ async function readConfig(file: string | undefined, io: CliIo): Promise<SpreadCo
   return config;
 }
 
-/** The exit code for an error startDaemon() threw, reported; null when it is not a known start-up failure. */
-function startupFailure(err: unknown, io: CliIo, log: Logger): number | null {
+/** The exit code for an error the start threw, reported in one line; null when it is not a known start-up failure. */
+function startupFailure(err: unknown, io: CliIo, log: CoreLog, toFile: boolean): number | null {
   const report = (code: string, message: string, exit: number): number => {
     io.stderr(`spread: ${message}\n`);
-    log.error({ code }, message);
+    if (toFile) log.error({ code }, message);
     return exit;
   };
   if (err instanceof DaemonSelectionError) return report(err.code, err.message, err.code === 'NAME_TOO_LONG' ? ExitCode.USAGE : ExitCode.CONFIG);
   if (err instanceof AccessFileError) return report(err.code, err.message, ExitCode.CONFIG);
+  if (err instanceof PrivilegeError) return report('PRIVILEGES', err.message, ExitCode.CONFIG);
   if (err instanceof UdpEdgeError) return report(err.code, err.message, ExitCode.UNAVAILABLE);
   const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
   if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-    return report(code, `unable to listen (${code}): ${err instanceof Error ? err.message : String(err)}`, ExitCode.UNAVAILABLE);
+    const what = err instanceof Error ? err.message.replace(/^listen \w+: /, '') : String(err);
+    return report(code, `unable to listen: ${what}`, ExitCode.UNAVAILABLE);
   }
   return null;
 }
 
+/** What runs beside the daemon: metrics server, activity log; closed with it. */
+interface Extras {
+  metrics: MetricsServer | null;
+  activity: ActivityLog | null;
+}
+
 /** Announces readiness at the first ring, runs until a stop signal or a monitor's exit, then closes the daemon. */
-async function serve(daemon: RunningDaemon, stop: Promise<unknown>, log: Logger, io: CliIo, options: CliOptions): Promise<void> {
+async function serve(daemon: RunningDaemon, stop: Promise<unknown>, log: CoreLog, io: CliIo, options: CliOptions): Promise<void> {
   // Ready once the first ring is installed; a stop signal or a monitor's exit may come first.
   const first = await Promise.race([
     daemon.firstRing.then(() => 'ring' as const),
@@ -186,40 +201,83 @@ async function serve(daemon: RunningDaemon, stop: Promise<unknown>, log: Logger,
     ? await Promise.race([stop.then(() => 'stop' as const), daemon.exitRequested.then(() => 'exit' as const)])
     : first;
   log.info({}, end === 'exit' ? 'Spread daemon exiting: instructed by a monitor' : 'Spread daemon exiting normally!');
-  await daemon.close();
+}
+
+/** Starts the daemon, its metrics and activity log, then drops root; closes what opened on failure. */
+async function start(config: SpreadConfig, args: SpreadArgs, log: CoreLog, extras: Extras): Promise<RunningDaemon> {
+  let activity: ActivityLog | null = null;
+  const counters = args.metrics !== undefined || args.activityLog
+    ? new MessageCounters((ringId, members) => activity?.membership(ringId.time, members))
+    : undefined;
+  const daemon = await startDaemon({ config, ...(args.name !== undefined ? { name: args.name } : {}), log, ...(counters ? { counters } : {}) });
+  try {
+    if (args.activityLog) {
+      activity = extras.activity = new ActivityLog(daemon.settings.self.name, {
+        daemons: daemon.settings.daemons.map((d) => d.procId),
+        highestSeq: () => daemon.node.engine.highestSeq,
+      });
+    }
+    if (args.metrics !== undefined && counters !== undefined) {
+      const { startMetrics } = await import('../daemon/ops/metrics.js');
+      extras.metrics = await startMetrics(args.metrics, daemon, counters, log);
+    }
+    const dropped = dropPrivileges(config.settings, [daemon.settings.unixPath]);
+    if (dropped.kind === 'dropped') log.info({ uid: dropped.uid, gid: dropped.gid, dir: config.settings.runtimeDir }, `Spread: privileges dropped to ${config.settings.daemonUser}/${config.settings.daemonGroup} in ${config.settings.runtimeDir}`);
+    else if (dropped.kind === 'root-kept') log.warn({}, `running as root: spread.conf names no DaemonUser/DaemonGroup/RuntimeDir and user '${config.settings.daemonUser}' does not exist (the reference refuses to start)`);
+    else log.debug({}, 'not running as root: no privilege drop');
+    return daemon;
+  } catch (err) {
+    await closeAll(daemon, extras);
+    throw err;
+  }
+}
+
+async function closeAll(daemon: RunningDaemon, extras: Extras): Promise<void> {
+  extras.activity?.close();
+  await Promise.all([daemon.close(), extras.metrics?.close()]);
 }
 
 /** Runs the daemon command line; resolves to the exit code. */
 export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
   const io = options.io ?? processIo;
-  const args = await parseArgs(argv, io);
-  if (typeof args === 'number') return args;
+  const parsed = parseSpreadArgs(argv, options.env ?? process.env);
+  if (parsed.kind === 'help') io.stdout(USAGE);
+  if (parsed.kind === 'version') io.stdout(`${VERSION_TEXT}\n`);
+  if (parsed.kind === 'usage') io.stderr(`spread: ${parsed.message}\n${USAGE}`);
+  if (parsed.kind !== 'run') return parsed.kind === 'usage' ? ExitCode.USAGE : ExitCode.OK;
+  const args = parsed.args;
   const config = await readConfig(args.config, io);
   if (typeof config === 'number') return config;
-  if (args.check === true) {
+  if (args.check) {
     io.stdout(formatCheckOutput(config));
     return ExitCode.OK;
   }
 
-  let log: Logger;
+  let log: CoreLog;
+  let dest: LogDestination | null = null;
   try {
-    log = options.logger ?? makeLogger(config);
+    if (options.logger !== undefined) log = options.logger;
+    else ({ log, dest } = makeLogger(config, args));
   } catch (err) {
     io.stderr(`spread: cannot open the event log: ${err instanceof Error ? err.message : String(err)}\n`);
     return ExitCode.CONFIG;
   }
   log.info({ file: config.fileName }, `using configuration ${config.fileName}`);
-  const stop = options.stopSignal ?? waitForStopSignal(log);
-
+  const stop = options.stopSignal ?? waitForStopSignal();
+  const extras: Extras = { metrics: null, activity: null };
   let daemon: RunningDaemon;
   try {
-    daemon = await startDaemon({ config, ...(args.name !== undefined ? { name: args.name } : {}), log });
+    daemon = await start(config, args, log, extras);
   } catch (err) {
-    const exit = startupFailure(err, io, log);
+    const exit = startupFailure(err, io, log, dest?.toFile === true);
     if (exit === null) throw err;
     return exit;
-  }
+  } 
+  const offHangup = onHangup(config, args.config, daemon.settings.self.procId, log);
   await serve(daemon, stop, log, io, options);
+  offHangup();
+  await closeAll(daemon, extras);
+  dest?.close();
   return ExitCode.OK;
 }
 

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import { silentLog } from '../../src/daemon/core/daemon-core.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_TEXT, formatCheckOutput, parseConfig } from '../../src/daemon/config/index.js';
 import { ExitCode, main } from '../../src/tools/spread.js';
@@ -27,7 +27,7 @@ function conf(name: string, text: string): string {
   return p;
 }
 
-const silent = pino({ level: 'silent' });
+const silent = silentLog;
 
 describe('spread CLI: exit codes', () => {
   it.each([

@@ -1,8 +1,9 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configHash } from '../../src/daemon/config/index.js';
 import type { Channel } from '../../src/daemon/ring/actions.js';
 import { UdpEdge, UdpEdgeError, type UdpEdgeOptions, type UdpLog } from '../../src/daemon/net/udp.js';
+import { nativeBackend } from '../../src/daemon/net/udp-native.js';
 import { MONITOR_HASH, MONITOR_MAGIC, PacketType } from '../../src/wire/daemon/constants.js';
 import { encodePacketHeaderInto, encodeTokenHeaderInto } from '../../src/wire/daemon/header.js';
 import { freePorts, ipValue, loadCapture, loopbackSegments, makeConfig, RING_LO_ACC_HASH, sleep, waitFor, type TestConfig } from './support.js';
@@ -27,6 +28,12 @@ function collectingLog(): UdpLog & { lines: Logged[] } {
   };
 }
 
+/** Every test runs over both socket backends; the native addon is built by `npm ci` on Linux. */
+const NATIVE = nativeBackend() !== null;
+const BACKENDS: ('native' | 'dgram')[] = NATIVE ? ['native', 'dgram'] : ['dgram'];
+if (!NATIVE) console.log('SKIP: UdpEdge tests over the native backend (addon not built: npm run build:native)');
+let current: 'native' | 'dgram' = 'dgram';
+
 const open: UdpEdge[] = [];
 const raw: Socket[] = [];
 
@@ -43,6 +50,7 @@ async function edge(c: TestConfig, name: string, extra: Partial<UdpEdgeOptions> 
     self: c.daemon(name),
     onDatagram: (channel, bytes, rinfo) => got.push({ channel, bytes, from: `${rinfo.address}:${rinfo.port}` }),
     log,
+    backend: current,
     ...extra,
   });
   open.push(e);
@@ -92,7 +100,11 @@ function regularToken(transmitter: number, confHash: number, rtr = 0): Uint8Arra
 const N0 = ipValue('127.0.0.1');
 const N1 = ipValue('127.0.0.2');
 
-describe('UdpEdge on loopback: two daemons, one segment each', () => {
+describe.each(BACKENDS)('UdpEdge (%s) on loopback: two daemons, one segment each', (backend) => {
+  beforeAll(() => {
+    current = backend;
+  });
+
   it('binds the plan, sizes buffers, and two edges exchange data and token datagrams both ways', async () => {
     const ports = await freePorts(2);
     const c = loopbackSegments(ports);
@@ -263,6 +275,7 @@ describe('UdpEdge on loopback: two daemons, one segment each', () => {
         calls++;
         throw new Error('boom');
       },
+      backend,
     });
     open.push(b);
     const s = await rawSocket();
@@ -311,7 +324,7 @@ describe('UdpEdge on loopback: two daemons, one segment each', () => {
     const squatter = createSocket('udp4');
     raw.push(squatter);
     await new Promise<void>((r) => squatter.bind(ports[0]! + 1, '127.0.0.1', () => r())); // the token port
-    const err = await UdpEdge.open({ config: c.config, self: c.daemon('n0'), onDatagram: () => {} }).catch((e: unknown) => e);
+    const err = await UdpEdge.open({ config: c.config, self: c.daemon('n0'), onDatagram: () => {}, backend }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UdpEdgeError);
     expect(err).toMatchObject({ code: 'UDP_BIND_FAILED', address: '127.0.0.1', port: ports[0]! + 1 });
     // The data socket opened before it was closed again: the port is free.
@@ -324,7 +337,11 @@ describe('UdpEdge on loopback: two daemons, one segment each', () => {
   });
 });
 
-describe('UdpEdge: a segment with two daemons (broadcast address bound)', () => {
+describe.each(BACKENDS)('UdpEdge (%s): a segment with two daemons (broadcast address bound)', (backend) => {
+  beforeAll(() => {
+    current = backend;
+  });
+
   it('binds the segment address; segment sends come back as my own echo; a peer\'s broadcast is delivered', async () => {
     const [port] = await freePorts(1);
     const c = makeConfig(`Spread_Segment 127.0.0.255:${port} {
@@ -354,5 +371,57 @@ describe('UdpEdge: a segment with two daemons (broadcast address bound)', () => 
     expect(a.got[0]!.channel).toBe('data');
     await sleep(20);
     expect(a.edge.stats.data.received).toBe(2);
+  });
+});
+
+describe('UdpEdge: the native backend', () => {
+  it('is built on Linux by npm ci (else every native test above would be skipped)', () => {
+    if (process.platform === 'linux' && process.env.SPREAD_TS_NO_NATIVE !== '1') expect(NATIVE).toBe(true);
+  });
+
+  it.runIf(NATIVE)('a round of more datagrams than one sendmmsg takes arrives whole and in order; flush sends what a round held back', async () => {
+    current = 'native';
+    const ports = await freePorts(2);
+    const c = loopbackSegments(ports);
+    const hash = configHash(c.config);
+    const a = await edge(c, 'n0');
+    const b = await edge(c, 'n1');
+    const n = 600; // > MAX_BATCH (256): the batch flushes when full, then at the end of the round
+    for (let i = 0; i < n; i++) {
+      const p = dataPacket(N0, hash, 16);
+      p[40] = i & 0xff;
+      p[41] = i >> 8;
+      expect(a.edge.send('data', 'proc', N1, p)).toBe(true);
+    }
+    a.edge.flush();
+    await waitFor(() => b.got.length === n, 5000, `b receives ${n}`);
+    expect(b.got.map((g) => g.bytes[40]! | (g.bytes[41]! << 8))).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(a.edge.stats.sendErrors).toBe(0);
+    expect(b.edge.stats.data.received).toBe(n);
+  });
+
+  it.runIf(NATIVE)('held-back sends go out by the end of the callback even without flush', async () => {
+    current = 'native';
+    const ports = await freePorts(2);
+    const c = loopbackSegments(ports);
+    const b = await edge(c, 'n1');
+    const a = await edge(c, 'n0');
+    a.edge.send('token', 'proc', N1, regularToken(N0, configHash(c.config)));
+    await waitFor(() => b.got.length === 1, 2000, 'the token');
+    expect(b.got[0]!.channel).toBe('token');
+  });
+
+  it.runIf(NATIVE)('a datagram longer than its slot is dropped as badLength and the socket keeps serving', async () => {
+    current = 'native';
+    const ports = await freePorts(2);
+    const c = loopbackSegments(ports);
+    const hash = configHash(c.config);
+    const b = await edge(c, 'n1');
+    const s = await rawSocket();
+    await sendRaw(s, new Uint8Array(9000), ports[1]!, '127.0.0.2');
+    await sendRaw(s, hurry(N0, hash), ports[1]!, '127.0.0.2');
+    await waitFor(() => b.got.length === 1, 2000, 'the hurry after the long datagram');
+    expect(b.edge.stats.data.dropped.badLength).toBe(1);
+    expect(b.edge.stats.data.received).toBe(2);
   });
 });

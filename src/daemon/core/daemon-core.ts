@@ -423,7 +423,7 @@ export class DaemonCore {
           s.log = this.log.child({ session: s.name });
           conn.deadline = null;
           const v = conn.machine.libraryVersion;
-          s.log.info(
+          s.log.debug(
             {
               conn: conn.id,
               transport: conn.peer.transport,
@@ -519,7 +519,7 @@ export class DaemonCore {
 
   /** SP_disconnect: the client's own KILL goes round the ring; the socket is closed at once. */
   private clientDisconnect(session: SessionRecord, message: RingMessage): void {
-    session.log.info({}, `disconnecting session ${session.privateGroup}`);
+    session.log.debug({}, `disconnecting session ${session.privateGroup}`);
     this.markDead(session);
     this.submit(message);
   }
@@ -527,7 +527,7 @@ export class DaemonCore {
   /** The daemon drops a session (EOF, error, bad header, slow reader): KILL|SAFE round the ring. */
   private kill(session: SessionRecord, reason: string): void {
     if (session.state !== 'op') return;
-    session.log.info({ reason }, `killing session ${session.privateGroup}`);
+    session.log.debug({ reason }, `killing session ${session.privateGroup}`);
     this.markDead(session);
     this.submit(buildKill(session.privateGroup));
   }

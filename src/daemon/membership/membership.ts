@@ -136,7 +136,7 @@ export class Membership {
     s.regMembership = [s.myId];
     s.commitSet = { members: [s.myId], numTrans: 1 };
     s.port.standby(copyId(s.membershipId), [s.myId]);
-    memberTokenLoss(s, now);
+    memberTokenLoss(s, now, 'info'); // the start's token loss is routine, not a warning
     this.finish(now);
   }
 

@@ -10,7 +10,7 @@ import { insertRep } from './reps.js';
 import { MembState, membStateName, type MembershipState } from './state.js';
 
 /** Memb_token_loss. */
-export function memberTokenLoss(s: MembershipState, now: number): void {
+export function memberTokenLoss(s: MembershipState, now: number, level: 'info' | 'warning' = 'warning'): void {
   switch (s.state) {
     case MembState.OP:
       s.potentialReps = [];
@@ -43,7 +43,7 @@ export function memberTokenLoss(s: MembershipState, now: number): void {
   s.timers.cancel(MembershipTimer.GATHER);
   s.timers.cancel(MembershipTimer.LOOKUP);
   s.membership = [s.myId];
-  s.log('warning', `lost my token, state was ${membStateName(s.state)}`);
+  s.log(level, `lost my token, state was ${membStateName(s.state)}`);
   shiftToSeg(s, now);
 }
 

@@ -169,7 +169,8 @@ export class ClientServer {
   private makeServer(transport: Transport): Server {
     const server = createServer({ allowHalfOpen: false, pauseOnConnect: false });
     server.on('connection', (socket) => this.accept(socket, transport));
-    server.on('error', (err) => this.options.log.error({ err, transport }, 'listener error'));
+    // A failed listen() is the caller's error to report (listenOn); log only later ones.
+    server.on('error', (err) => server.listening && this.options.log.error({ err, transport }, 'listener error'));
     return server;
   }
 

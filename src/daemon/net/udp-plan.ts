@@ -44,6 +44,8 @@ export interface UdpPeer {
   readonly name: string;
   /** Proc id as int32 (the wire's form). */
   readonly id: number;
+  /** The address as an unsigned 32-bit value (the id's bits). */
+  readonly ip: number;
   readonly address: string;
   /** Data port; the token port is `port + 1`. */
   readonly port: number;
@@ -52,6 +54,8 @@ export interface UdpPeer {
 
 /** Where a segment send goes. */
 export interface UdpSegmentTarget {
+  /** The address as an unsigned 32-bit value. */
+  readonly ip: number;
   readonly address: string;
   readonly port: number;
   /** 224.0.0.0/4. */
@@ -83,6 +87,15 @@ export function isMulticastIp(ip: number): boolean {
 
 export { ipString } from '../../wire/daemon/constants.js';
 
+/** A dotted IPv4 literal as an unsigned 32-bit value, or null when it is not one. */
+export function ipNumber(dotted: string): number | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(dotted);
+  if (m === null) return null;
+  const p = m.slice(1).map(Number);
+  if (p.some((x) => x > 255)) return null;
+  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
+}
+
 const ANY_ADDRESS = '0.0.0.0';
 
 export function planUdp(config: Pick<SpreadConfig, 'segments' | 'daemons'>, self: DaemonSpec): UdpPlan {
@@ -112,9 +125,10 @@ export function planUdp(config: Pick<SpreadConfig, 'segments' | 'daemons'>, self
 
   const peers = new Map<number, UdpPeer>();
   for (const d of config.daemons) {
-    peers.set(d.id | 0, { name: d.name, id: d.id | 0, address: d.address, port: d.port, segmentIndex: d.segmentIndex });
+    peers.set(d.id | 0, { name: d.name, id: d.id | 0, ip: d.id >>> 0, address: d.address, port: d.port, segmentIndex: d.segmentIndex });
   }
   const segments = config.segments.map((s) => ({
+    ip: s.ip >>> 0,
     address: s.address,
     port: s.port,
     multicast: isMulticastIp(s.ip),

@@ -14,21 +14,26 @@
  * be made (unknown target, socket closed, queue over its bound) or that the OS refuses
  * (callback error, EAGAIN / ENOBUFS) is counted.
  */
-import { createSocket } from 'node:dgram';
-import { lookup } from 'node:dns';
-import { isIPv4 } from 'node:net';
-import type { RemoteInfo, Socket } from 'node:dgram';
 import { configHash } from '../config/index.js';
 import type { DaemonSpec, SpreadConfig } from '../config/index.js';
 import type { Channel, SendAction } from '../ring/actions.js';
-import { ipString, planUdp } from './udp-plan.js';
+import { dgramBackend } from './udp-dgram.js';
+import { nativeBackend } from './udp-native.js';
+import { ipNumber, ipString, planUdp } from './udp-plan.js';
 import type { UdpBindSpec, UdpPlan } from './udp-plan.js';
 import { describeDatagram, screenDatagram, UDP_DROP_REASONS, UdpDrop } from './udp-screen.js';
+import { errMessage, errnoCode } from './udp-socket.js';
+import type { UdpBackend, UdpFrom, UdpReceiveSocket, UdpSendSocket } from './udp-socket.js';
 
 export { UdpDrop } from './udp-screen.js';
+export { UdpEdgeError } from './udp-socket.js';
+export type { UdpEdgeErrorCode, UdpFrom } from './udp-socket.js';
 
-/** Receives every datagram that passed the drop rules. `bytes` is a fresh Buffer per datagram. */
-export type UdpDatagramHandler = (channel: Channel, bytes: Buffer, rinfo: RemoteInfo) => void;
+/**
+ * Receives every datagram that passed the drop rules. `bytes` is a fresh Buffer per datagram;
+ * `from` is valid during the call only.
+ */
+export type UdpDatagramHandler = (channel: Channel, bytes: Buffer, from: UdpFrom) => void;
 
 /** What the edge logs with (a pino logger or the daemon's CoreLog fit). */
 export interface UdpLog {
@@ -52,6 +57,11 @@ export interface UdpEdgeOptions {
   readonly maxSendQueueBytes?: number;
   /** Monotonic clock in ms for the log interval. Default performance.now. */
   readonly now?: () => number;
+  /**
+   * Socket backend. Default: the native addon where it is built and no segment of mine is
+   * multicast (SPREAD_TS_UDP=dgram forces node:dgram), else node:dgram.
+   */
+  readonly backend?: 'native' | 'dgram';
 }
 
 export interface UdpChannelStats {
@@ -94,24 +104,7 @@ export interface UdpBoundSocket extends UdpBindSpec {
   readonly recvBufferSize: number;
 }
 
-export type UdpEdgeErrorCode = 'UDP_BIND_FAILED' | 'UDP_SOCKET_SETUP_FAILED';
-
-/** Opening a socket of the plan failed (the reference exits: "probably already running"). */
-export class UdpEdgeError extends Error {
-  override readonly name = 'UdpEdgeError';
-  constructor(
-    readonly code: UdpEdgeErrorCode,
-    message: string,
-    readonly address: string,
-    readonly port: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
 const DEFAULT_BUFFER_BYTES = 4 * 1024 * 1024;
-const MIN_BUFFER_BYTES = 64 * 1024;
 const DEFAULT_LOG_INTERVAL_MS = 10_000;
 const DEFAULT_MAX_SEND_QUEUE_BYTES = 16 * 1024 * 1024;
 /** Sources remembered for log suppression; the table is emptied when it grows past this. */
@@ -121,14 +114,6 @@ function channelStats(): UdpChannelStats {
   const dropped = {} as Record<UdpDrop, number>;
   for (const r of UDP_DROP_REASONS) dropped[r] = 0;
   return { received: 0, delivered: 0, sent: 0, dropped };
-}
-
-function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
-}
-
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Logs once per key per interval, with the number of occurrences suppressed meanwhile. */
@@ -156,59 +141,15 @@ class OncePerInterval {
 
 const silent: UdpLog = { warn() {}, debug() {} };
 
-function bindSocket(sock: Socket, address: string, port: number): Promise<void> {
-  return new Promise((res, rej) => {
-    const onError = (err: Error): void => rej(err);
-    sock.once('error', onError);
-    sock.bind({ address, port, exclusive: true }, () => {
-      sock.off('error', onError);
-      res();
-    });
-  });
-}
-
-function closeSocket(sock: Socket): Promise<void> {
-  return new Promise((res) => {
-    try {
-      sock.close(() => res());
-    } catch {
-      res(); // already closed
-    }
-  });
-}
-
-/** dgram's lookup for IPv4 literals, answered synchronously; anything else goes to dns.lookup. */
-function literalLookup(address: string, _family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  if (isIPv4(address)) callback(null, address, 4);
-  else lookup(address, 4, callback as (err: Error | null, address: string, family: number) => void);
-}
-
-/** Asks for `want` bytes, then less, until the OS accepts; returns what the OS reports. */
-function sizeBuffer(sock: Socket, kind: 'recv' | 'send', want: number): number {
-  for (let size = want; size >= MIN_BUFFER_BYTES; size >>>= 1) {
-    try {
-      if (kind === 'recv') sock.setRecvBufferSize(size);
-      else sock.setSendBufferSize(size);
-      break;
-    } catch {
-      /* refused: try smaller */
-    }
-  }
-  try {
-    return kind === 'recv' ? sock.getRecvBufferSize() : sock.getSendBufferSize();
-  } catch {
-    return 0;
-  }
-}
-
 export class UdpEdge {
   readonly plan: UdpPlan;
   readonly confHash: number;
   readonly stats: UdpStats;
 
-  private readonly receivers: { sock: Socket; spec: UdpBoundSocket }[] = [];
-  private sender: Socket | null = null;
-  private senderBuffer = 0;
+  /** Which socket backend the edge runs on. */
+  readonly backend: UdpBackend;
+  private readonly receivers: { sock: UdpReceiveSocket; spec: UdpBoundSocket }[] = [];
+  private sender: UdpSendSocket | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
   private readonly handler: UdpDatagramHandler;
@@ -216,8 +157,6 @@ export class UdpEdge {
   private readonly logGate: OncePerInterval;
   private readonly maxQueueBytes: number;
   private readonly bufferBytes: number;
-  /** One completion callback for every send (no per-datagram closure). */
-  private readonly onSent: (err: Error | null) => void;
 
   private constructor(options: UdpEdgeOptions) {
     this.plan = planUdp(options.config, options.self);
@@ -240,15 +179,17 @@ export class UdpEdge {
       sendQueuePeakBytes: 0,
       sendQueuePeakCount: 0,
     };
-    this.onSent = (err) => {
-      if (err === null || err === undefined) return;
-      this.stats.sendErrors++;
-      const code = errnoCode(err);
-      if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'ENOBUFS') this.stats.sendWouldBlock++;
-      const suppressed = this.logGate.admit(`send ${code ?? 'error'}`);
-      if (suppressed >= 0) this.log.warn({ code, suppressed }, `UDP send failed: ${errMessage(err)}`);
-    };
+    const native = options.backend !== 'dgram' && !this.plan.binds.some((b) => b.multicast !== null) ? nativeBackend() : null;
+    if (options.backend === 'native' && native === null) throw new Error('UdpEdge: the native UDP backend is not available');
+    this.backend = native ?? dgramBackend;
   }
+
+  private readonly onSendError = (code: string | undefined, message: string): void => {
+    this.stats.sendErrors++;
+    if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'ENOBUFS') this.stats.sendWouldBlock++;
+    const suppressed = this.logGate.admit(`send ${code ?? 'error'}`);
+    if (suppressed >= 0) this.log.warn({ code, suppressed }, `UDP send failed: ${message}`);
+  };
 
   /**
    * Opens every socket of the plan: receive sockets in the reference's order, then the send
@@ -264,7 +205,7 @@ export class UdpEdge {
       throw err;
     }
     edge.log.debug(
-      { sockets: edge.bound().map((b) => `${b.channel} ${b.role} ${b.address}:${b.boundPort} rcvbuf ${b.recvBufferSize}`), sndbuf: edge.senderBuffer, sendPort: edge.sendPort() },
+      { backend: edge.backend.name, sockets: edge.bound().map((b) => `${b.channel} ${b.role} ${b.address}:${b.boundPort} rcvbuf ${b.recvBufferSize}`), sndbuf: edge.sendBufferSize, sendPort: edge.sendPort() },
       `UDP edge open for ${edge.plan.name} (${ipString(edge.plan.myId)})`,
     );
     return edge;
@@ -277,15 +218,11 @@ export class UdpEdge {
 
   /** The send socket's local port (ephemeral), or 0 when closed. */
   sendPort(): number {
-    try {
-      return this.sender?.address().port ?? 0;
-    } catch {
-      return 0;
-    }
+    return this.sender?.port() ?? 0;
   }
 
   get sendBufferSize(): number {
-    return this.senderBuffer;
+    return this.sender?.bufferSize ?? 0;
   }
 
   get isClosed(): boolean {
@@ -303,37 +240,32 @@ export class UdpEdge {
    * (+1 for a token). Never throws.
    */
   send(channel: Channel, to: 'proc' | 'segment', target: number, bytes: Uint8Array): boolean {
-    let address: string;
-    let port: number;
-    if (to === 'proc') {
-      const peer = this.plan.peers.get(target | 0);
-      if (peer === undefined) return this.unknown(channel, to, target);
-      address = peer.address;
-      port = peer.port;
-    } else {
-      const seg = this.plan.segments[target];
-      if (seg === undefined) return this.unknown(channel, to, target);
-      address = seg.address;
-      port = seg.port;
-    }
-    return this.transmit(channel, address, channel === 'token' ? port + 1 : port, bytes);
+    const dest = to === 'proc' ? this.plan.peers.get(target | 0) : this.plan.segments[target];
+    if (dest === undefined) return this.unknown(channel, to, target);
+    return this.transmit(channel, dest.ip, dest.address, channel === 'token' ? dest.port + 1 : dest.port, bytes);
+  }
+
+  /** Sends every datagram held back for a batch (the native backend); call once per round of sends. */
+  flush(): void {
+    this.sender?.flush?.();
   }
 
   /** Sends to an explicit address (status replies to a monitor: request proc_id, port = seq). Never throws. */
   sendRaw(address: string | number, port: number, bytes: Uint8Array): boolean {
-    const a = typeof address === 'number' ? ipString(address) : address;
     if (!Number.isInteger(port) || port <= 0 || port > 65535) return this.unknown('data', 'proc', port);
-    return this.transmit('data', a, port, bytes);
+    const ip = typeof address === 'number' ? address >>> 0 : ipNumber(address);
+    if (ip === null) return this.unknown('data', 'proc', port);
+    return this.transmit('data', ip, ipString(ip), port, bytes);
   }
 
   /** Closes every socket. Idempotent; pending sends may be lost. */
   close(): Promise<void> {
     this.closed = true;
     this.closing ??= (async () => {
-      const socks = this.receivers.map((r) => r.sock);
+      const socks: { close(): Promise<void> }[] = this.receivers.map((r) => r.sock);
       if (this.sender !== null) socks.push(this.sender);
       this.sender = null;
-      await Promise.all(socks.map(closeSocket));
+      await Promise.all(socks.map((s) => s.close()));
     })();
     return this.closing;
   }
@@ -347,7 +279,7 @@ export class UdpEdge {
     return false;
   }
 
-  private transmit(channel: Channel, address: string, port: number, bytes: Uint8Array): boolean {
+  private transmit(channel: Channel, ip: number, address: string, port: number, bytes: Uint8Array): boolean {
     const sock = this.sender;
     if (sock === null || this.closed) {
       this.stats.sendRefused++;
@@ -355,16 +287,16 @@ export class UdpEdge {
     }
     // Sends leave synchronously (libuv tries the send at once); the queue holds only what the
     // kernel refused for now, so its size is looked at before each send, not after.
-    const queued = sock.getSendQueueSize();
+    const queued = sock.queuedBytes();
     if (queued > this.maxQueueBytes) {
       this.stats.sendQueueFull++;
       const suppressed = this.logGate.admit('send queue full');
       if (suppressed >= 0) this.log.warn({ queued, suppressed }, 'UDP send queue over its bound: datagram dropped');
       return false;
     }
-    if (queued > 0) this.notePeak(queued, sock.getSendQueueCount());
+    if (queued > 0) this.notePeak(queued, sock.queuedCount());
     try {
-      sock.send(bytes, port, address, this.onSent);
+      sock.send(bytes, ip, address, port);
     } catch (err) {
       this.stats.sendRefused++;
       const suppressed = this.logGate.admit('send threw');
@@ -380,9 +312,15 @@ export class UdpEdge {
     if (count > this.stats.sendQueuePeakCount) this.stats.sendQueuePeakCount = count;
   }
 
-  private receive(channel: Channel, bytes: Buffer, rinfo: RemoteInfo): void {
+  private receive(channel: Channel, bytes: Buffer | null, rinfo: UdpFrom): void {
     const st = this.stats[channel];
     st.received++;
+    if (bytes === null) {
+      // Longer than any valid datagram: the reference's buffers cut it and its length check fails.
+      st.dropped[UdpDrop.BAD_LENGTH]++;
+      this.logDrop(channel, UdpDrop.BAD_LENGTH, new Uint8Array(0), rinfo);
+      return;
+    }
     const drop = screenDatagram(channel, bytes, this.plan.myId, this.confHash);
     if (drop !== null) {
       st.dropped[drop]++;
@@ -401,7 +339,7 @@ export class UdpEdge {
     }
   }
 
-  private logDrop(channel: Channel, drop: UdpDrop, bytes: Uint8Array, rinfo: RemoteInfo): void {
+  private logDrop(channel: Channel, drop: UdpDrop, bytes: Uint8Array, rinfo: UdpFrom): void {
     const from = `${rinfo.address}:${rinfo.port}`;
     const suppressed = this.logGate.admit(`${drop} ${from}`);
     if (suppressed < 0) return;
@@ -417,58 +355,15 @@ export class UdpEdge {
   }
 
   private async openReceiver(spec: UdpBindSpec): Promise<void> {
-    const sock = createSocket({ type: 'udp4', reuseAddr: false });
-    try {
-      await bindSocket(sock, spec.address, spec.port);
-    } catch (err) {
-      await closeSocket(sock);
-      throw new UdpEdgeError('UDP_BIND_FAILED',
-        `cannot bind the ${spec.channel} ${spec.role} socket to ${spec.address}:${spec.port} (${errnoCode(err) ?? errMessage(err)}): probably already running`,
-        spec.address, spec.port, { cause: err });
-    }
     const channel = spec.channel;
-    sock.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.receive(channel, msg, rinfo));
-    sock.on('error', (err: Error) => this.socketError(spec.address, spec.port, err));
-    let recvBufferSize = 0;
-    try {
-      // As DL_init_channel: a multicast segment's sockets join the group, the others get
-      // SO_BROADCAST.
-      if (spec.multicast === null) sock.setBroadcast(true);
-      else sock.addMembership(spec.multicast.group, spec.multicast.iface);
-      recvBufferSize = sizeBuffer(sock, 'recv', this.bufferBytes);
-    } catch (err) {
-      await closeSocket(sock);
-      throw new UdpEdgeError('UDP_SOCKET_SETUP_FAILED',
-        `cannot set up the ${spec.channel} socket on ${spec.address}:${spec.port}: ${errMessage(err)}`,
-        spec.address, spec.port, { cause: err });
-    }
-    this.receivers.push({ sock, spec: { ...spec, boundPort: sock.address().port, recvBufferSize } });
+    const sock = await this.backend.openReceiver(spec, this.bufferBytes,
+      (bytes, from) => this.receive(channel, bytes, from),
+      (err) => this.socketError(spec.address, spec.port, err));
+    this.receivers.push({ sock, spec: { ...spec, boundPort: sock.boundPort, recvBufferSize: sock.recvBufferSize } });
   }
 
   private async openSender(): Promise<void> {
-    // Every target is an IPv4 literal: resolving it in place lets a send leave inside the call
-    // (Node's default lookup defers each send to the next tick).
-    const sock = createSocket({ type: 'udp4', reuseAddr: false, lookup: literalLookup });
-    try {
-      // "Unbound" in the reference: the kernel picks the port at the first send. Node needs a
-      // bound socket to set options, so bind the wildcard address and an ephemeral port.
-      await bindSocket(sock, '0.0.0.0', 0);
-    } catch (err) {
-      await closeSocket(sock);
-      throw new UdpEdgeError('UDP_BIND_FAILED', `cannot bind the send socket: ${errMessage(err)}`, '0.0.0.0', 0, { cause: err });
-    }
-    sock.on('error', (err: Error) => this.socketError('0.0.0.0', 0, err));
-    // Datagrams that arrive on the send socket (nobody should send there) are not read up.
-    sock.on('message', () => {});
-    try {
-      sock.setBroadcast(true);
-      sock.setMulticastTTL(1);
-      this.senderBuffer = sizeBuffer(sock, 'send', this.bufferBytes);
-    } catch (err) {
-      await closeSocket(sock);
-      throw new UdpEdgeError('UDP_SOCKET_SETUP_FAILED', `cannot set up the send socket: ${errMessage(err)}`, '0.0.0.0', 0, { cause: err });
-    }
-    this.sender = sock;
+    this.sender = await this.backend.openSender(this.bufferBytes, this.onSendError, (err) => this.socketError('0.0.0.0', 0, err));
   }
 
   private socketError(address: string, port: number, err: Error): void {

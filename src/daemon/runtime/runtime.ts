@@ -77,6 +77,7 @@ export class DaemonRuntime {
         this.node.drain(this.clock());
         const acts = this.node.takeActions();
         for (const a of acts) this.carry(a);
+        this.udp?.flush();
         const coreDid = this.flushCore();
         quiet = acts.length === 0 && !coreDid;
       }
