@@ -152,6 +152,7 @@ export class DaemonSim {
   start(who: number | string, t = this.now): void {
     this.at(t, () => {
       const d = this.daemon(who);
+      if (d.alive) this.stop(d); // a restart: the old process and its clients are gone
       if (d.incarnation > 0) this.boot(d);
       d.incarnation++;
       d.alive = true;
