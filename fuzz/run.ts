@@ -56,13 +56,7 @@ function mutateOnce(b: Uint8Array, seeds: readonly Uint8Array[], r: Prng): Uint8
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 export interface FuzzResult {

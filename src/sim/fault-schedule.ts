@@ -9,6 +9,7 @@
  * schedule's steps is again a valid schedule.
  */
 import { ServiceType } from '../wire/client/constants.js';
+import { randomSegments } from './daemon-scenario.js';
 import { Prng } from './prng.js';
 
 export const CLIENT_SLOTS = 2;
@@ -63,12 +64,7 @@ export function parseFaultKinds(v: string): FaultKind[] {
 export function randomSchedule(seed: number, kinds: readonly FaultKind[] = FAULT_KINDS): FaultSchedule {
   const r = new Prng(seed ^ 0xfa0175);
   const n = r.int(2, 5);
-  const segments: number[] = [];
-  for (let left = n; left > 0;) {
-    const k = Math.min(left, r.int(1, 3));
-    segments.push(k);
-    left -= k;
-  }
+  const segments = randomSegments(r, n);
   const lossy = kinds.includes('loss');
   const loss = lossy ? r.pick([0, 0, 0.01, 0.03]) : 0;
   const dup = lossy ? r.pick([0, 0.01, 0.03]) : 0;
