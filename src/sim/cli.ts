@@ -5,6 +5,8 @@
  *   npx tsx src/sim/cli.ts --seed 42 --trace     ... with every datagram
  *   npx tsx src/sim/cli.ts --sweep 1000          seeds 1..1000 (--start to move)
  *   npx tsx src/sim/cli.ts --daemons --sweep 100 whole daemons: crashes, restarts, partitions
+ *   npx tsx src/sim/cli.ts --sweep 1000 --faults all   the fault sweep with clients (EVS at the clients)
+ *   npx tsx src/sim/cli.ts --schedule '<json>'   replays a fault-sweep schedule a failure printed
  *
  * Knobs not given are drawn from the seed; a failing run prints the command that replays it.
  * Exit status: 0 all runs passed, 1 a run failed, 64 usage error.
@@ -15,6 +17,7 @@ import { failureReport, runSeed, summarize, sweep } from './run.js';
 import type { ScenarioOverrides } from './scenario.js';
 import { describeDaemonScenario, randomDaemonScenario, runDaemonScenario, type DaemonRunResult } from './daemon-scenario.js';
 import { name } from './simulation.js';
+import { faultSweep, readSchedule, replaySchedule } from './fault-cli.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -69,11 +72,24 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--messages <n>', 'messages to submit', int)
     .option('--sizes <kind>', 'mixed | small | large')
     .option('--token-timeout <ms>', 'token loss timeout', int)
+    .option('--faults <kinds>', 'fault sweep: all, or a list of crash,restart,partition,loss,pause,spike')
+    .option('--schedule <json>', 'replay one fault-sweep schedule (JSON, or @file)')
+    .option('--no-shrink', 'fault sweep: print failing schedules unshrunk')
     .option('--trace', 'print every datagram')
     .option('--quiet', 'only failures and the total')
     .action((opts: Record<string, unknown>) => {
       const o = overridesOf(opts);
       const quiet = opts['quiet'] === true;
+      if (opts['schedule'] !== undefined) {
+        process.exitCode = replaySchedule(readSchedule(opts['schedule'] as string), out);
+        return;
+      }
+      if (opts['faults'] !== undefined) {
+        const count = (opts['sweep'] as number | undefined) ?? 1;
+        const start = opts['sweep'] !== undefined ? (opts['start'] as number) : ((opts['seed'] as number | undefined) ?? 1);
+        process.exitCode = faultSweep(start, count, opts['faults'] as string, quiet, opts['shrink'] !== false, out);
+        return;
+      }
       if (opts['daemons'] === true) {
         runDaemons(opts, quiet, out);
         return;

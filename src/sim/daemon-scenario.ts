@@ -36,14 +36,19 @@ export interface DaemonRunResult {
 
 export function randomDaemonScenario(seed: number): DaemonScenario {
   const r = new Prng(seed ^ 0xdae7);
-  const n = r.int(1, 5);
+  const segments = randomSegments(r, r.int(1, 5));
+  return { seed, segments, loss: r.pick([0, 0, 0.01, 0.05]), dup: r.pick([0, 0.01]), reorder: r.pick([0, 0, 0.05]), faults: r.int(0, 6) };
+}
+
+/** `n` daemons cut into segments of 1–3, drawn from `r`. */
+export function randomSegments(r: Prng, n: number): number[] {
   const segments: number[] = [];
   for (let left = n; left > 0;) {
     const k = Math.min(left, r.int(1, 3));
     segments.push(k);
     left -= k;
   }
-  return { seed, segments, loss: r.pick([0, 0, 0.01, 0.05]), dup: r.pick([0, 0.01]), reorder: r.pick([0, 0, 0.05]), faults: r.int(0, 6) };
+  return segments;
 }
 
 export function describeDaemonScenario(s: DaemonScenario): string {

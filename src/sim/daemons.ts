@@ -12,7 +12,7 @@
  * configurations and messages, in order — for the EVS checks of evs.ts.
  */
 import { parseConfig, type MembershipTimeouts, type SpreadConfig } from '../daemon/config/index.js';
-import { ringMessageFromFrame, type RingMessage } from '../daemon/core/frames.js';
+import { ringMessageFromFrame, ServiceClass, type RingMessage } from '../daemon/core/frames.js';
 import type { OrderingEvent } from '../daemon/core/ordering.js';
 import { silentLog } from '../daemon/core/daemon-core.js';
 import type { RingId } from '../wire/daemon/header.js';
@@ -29,7 +29,7 @@ import { Prng } from './prng.js';
 import { dataOffset } from './scenario.js';
 
 export type LogEntry =
-  | { t: number; kind: 'deliver'; ring: string; sender: string; text: string }
+  | { t: number; kind: 'deliver'; ring: string; sender: string; text: string; ordered: boolean }
   | { t: number; kind: 'transitional'; ring: string; members: number[]; id: string; ringId: RingId }
   | { t: number; kind: 'regular'; ring: string; members: number[]; id: string; ringId: RingId };
 
@@ -57,6 +57,10 @@ export class SimDaemon {
   sent = 0;
   /** Ring protocol violations of earlier incarnations. */
   pastViolations = 0;
+  /** Paused (SIGSTOP) until this virtual time: what arrives meanwhile waits for it. */
+  pausedUntil = 0;
+  /** Inputs that arrived while paused, in arrival order (a socket buffer keeps its order). */
+  readonly held: (() => void)[] = [];
   constructor(
     readonly index: number,
     readonly id: number,
@@ -148,6 +152,7 @@ export class DaemonSim {
   start(who: number | string, t = this.now): void {
     this.at(t, () => {
       const d = this.daemon(who);
+      if (d.alive) this.stop(d); // a restart: the old process and its clients are gone
       if (d.incarnation > 0) this.boot(d);
       d.incarnation++;
       d.alive = true;
@@ -164,6 +169,14 @@ export class DaemonSim {
   /** The daemon stops: nothing in, nothing out, timers dead. */
   crash(who: number | string, t = this.now): void {
     this.at(t, () => this.stop(this.daemon(who)));
+  }
+
+  /** SIGSTOP for `ms`, then SIGCONT: datagrams, client bytes and timers wait until then. */
+  pause(who: number | string, ms: number, t = this.now): void {
+    this.at(t, () => {
+      const d = this.daemon(who);
+      if (d.alive) d.pausedUntil = Math.max(d.pausedUntil, this.now + ms);
+    });
   }
 
   /** Splits the network into components of daemons (IPs or names); null heals it. */
@@ -196,11 +209,12 @@ export class DaemonSim {
     const conn = this.nextConn++;
     const incarnation = d.incarnation;
     const c: SimClient = new SimClient(d.index, conn, name, (bytes) => {
-      this.at(this.now + CLIENT_LATENCY, () => {
-        if (!d.alive || d.incarnation !== incarnation || c.state === 'closed') return;
+      const run = (): void => {
+        if (!d.alive || d.incarnation !== incarnation || c.state === 'closed' || this.deferred(d, run)) return;
         d.core.receive(conn, bytes, this.now);
         this.settle(d);
-      });
+      };
+      this.at(this.now + CLIENT_LATENCY, run);
     });
     if (!d.alive) {
       c.close();
@@ -300,13 +314,28 @@ export class DaemonSim {
 
   private stop(d: SimDaemon): void {
     d.alive = false;
+    d.pausedUntil = 0;
+    d.held.length = 0;
     d.timers.clear();
     for (const c of d.clients.values()) c.close();
     d.clients.clear();
   }
 
+  /** A paused daemon's input waits, in arrival order, until it resumes. */
+  private deferred(d: SimDaemon, run: () => void): boolean {
+    if (d.pausedUntil <= this.now) return false;
+    if (d.held.push(run) === 1) this.at(d.pausedUntil, () => this.resume(d));
+    return true;
+  }
+
+  /** SIGCONT (or a later one, if the pause was extended): the held inputs run in order. */
+  private resume(d: SimDaemon): void {
+    if (d.pausedUntil > this.now) return this.at(d.pausedUntil, () => this.resume(d));
+    for (const run of d.held.splice(0)) run();
+  }
+
   private receive(d: SimDaemon, incarnation: number, channel: Channel, bytes: Uint8Array): void {
-    if (!d.alive || d.incarnation !== incarnation) return;
+    if (!d.alive || d.incarnation !== incarnation || this.deferred(d, () => this.receive(d, incarnation, channel, bytes))) return;
     d.node.datagram(channel, bytes, this.now);
     this.settle(d);
   }
@@ -373,12 +402,13 @@ export class DaemonSim {
     if (d.timers.get(key) === at) return;
     d.timers.set(key, at);
     const incarnation = d.incarnation;
-    this.at(at, () => {
-      if (!d.alive || d.incarnation !== incarnation || d.timers.get(key) !== at) return;
+    const fireIfDue = (): void => {
+      if (!d.alive || d.incarnation !== incarnation || d.timers.get(key) !== at || this.deferred(d, fireIfDue)) return;
       d.timers.delete(key);
       fire();
       this.settle(d);
-    });
+    };
+    this.at(at, fireIfDue);
   }
 
   private record(d: SimDaemon, ev: OrderingEvent): void {
@@ -394,7 +424,8 @@ export class DaemonSim {
       case 'message': {
         const m = ev.message;
         const text = Buffer.from(m.frame.subarray(dataOffset(m.groups.length))).toString('utf8');
-        d.log.push({ t, kind: 'deliver', ring: d.ringKey, sender: m.sender, text });
+        // Single-packet RELIABLE (and UNRELIABLE) messages may overtake the ring order (SPEC Part IV).
+        d.log.push({ t, kind: 'deliver', ring: d.ringKey, sender: m.sender, text, ordered: m.service !== ServiceClass.RELIABLE });
         break;
       }
       case 'groups':

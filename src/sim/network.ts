@@ -28,6 +28,10 @@ export class Network {
   datagrams = 0;
   dropped = 0;
   faultsOn = true;
+  /** A delay spike: extra one-way latency (ms) added to every datagram while set. */
+  extraDelay = 0;
+  /** A loss burst: extra loss probability on top of `faults.loss` while set. */
+  extraLoss = 0;
   /** Component of each node while partitioned (null: one network). */
   private component: readonly number[] | null = null;
   /** Latest arrival scheduled on each link (from → to). */
@@ -50,7 +54,7 @@ export class Network {
     this.datagrams++;
     const c = this.component;
     const faulty = this.faultsOn;
-    if ((c !== null && c[from] !== c[to]) || (faulty && (from !== to || f.loopbackLoss) && r.chance(f.loss))) {
+    if ((c !== null && c[from] !== c[to]) || (faulty && (from !== to || f.loopbackLoss) && r.chance(f.loss + this.extraLoss))) {
       this.dropped++;
       return [];
     }
@@ -58,7 +62,7 @@ export class Network {
     const out: number[] = [];
     const last = (this.linkLast[from] ??= []);
     for (let k = 0; k < copies; k++) {
-      let at = now + f.delayMin + r.float() * (f.delayMax - f.delayMin);
+      let at = now + this.extraDelay + f.delayMin + r.float() * (f.delayMax - f.delayMin);
       if (faulty && r.chance(f.reorder)) {
         at += r.float() * f.reorderDelay;
       } else {

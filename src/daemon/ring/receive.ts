@@ -89,6 +89,14 @@ function receivePacket(st: RingState, r: Reader, h: PacketHeader, now: number): 
     st.stats.packetsDuplicate++;
     return;
   }
+  // In EVS no member originates old-ring packets: one above the Highest_seq installed from the
+  // commit token comes from a stale member outside it (say, one resumed after a SIGSTOP). The
+  // reference stores it and may deliver it before the transitional configuration at some
+  // members only (an EVS violation the fault sweep found, SPEC.md Part V §13.2): dropped.
+  if (st.mode === 'evs' && seq > st.highestSeq) {
+    st.stats.evsStale++;
+    return;
+  }
   const procIndex = topo.procIndex(h.procId);
   if (procIndex < 0) {
     st.stats.unknownSender++;

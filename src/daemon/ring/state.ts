@@ -49,6 +49,8 @@ export type DownQueueName = 'normal' | 'groups';
 export interface RingStats {
   packetsReceived: number;
   packetsDuplicate: number;
+  /** Old-ring packets above the installed Highest_seq received in EVS (a stale member's), dropped. */
+  evsStale: number;
   packetsSent: number;
   retransUnicast: number;
   retransSegment: number;
@@ -143,7 +145,7 @@ export class RingState {
   readonly scratchHeader: PacketHeader;
 
   readonly stats: RingStats = {
-    packetsReceived: 0, packetsDuplicate: 0, packetsSent: 0, retransUnicast: 0, retransSegment: 0,
+    packetsReceived: 0, packetsDuplicate: 0, evsStale: 0, packetsSent: 0, retransUnicast: 0, retransSegment: 0,
     retransBroadcast: 0, relayed: 0, malformed: 0, wrongHash: 0, unknownSender: 0, tokensProcessed: 0,
     tokensSwallowed: 0, tokenRetransmits: 0, tokenHurries: 0, tokenHolds: 0, seqWrapSwallowed: 0, hurrySent: 0,
     hurryReceived: 0, messagesDelivered: 0, packetsDelivered: 0, tokenHurryStatus: 0, rtrRequested: 0,
