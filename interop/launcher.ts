@@ -103,11 +103,14 @@ export function repoRoot(): string {
 }
 
 /**
- * Path of our built daemon entry point (may not exist before `npm run build`). SPREAD_TS_DAEMON
+ * Path of our built daemon entry point (may not exist before `npm run build`): the bundle
+ * `bin/spread.js` runs (dist/spread-daemon.mjs), else the unbundled build. SPREAD_TS_DAEMON
  * names another build's entry instead (to compare two versions of ours side by side).
  */
 export function oursDaemonPath(): string {
-  return process.env.SPREAD_TS_DAEMON ?? join(repoRoot(), 'dist', 'src', 'tools', 'spread.js');
+  if (process.env.SPREAD_TS_DAEMON !== undefined) return process.env.SPREAD_TS_DAEMON;
+  const bundle = join(repoRoot(), 'dist', 'spread-daemon.mjs');
+  return existsSync(bundle) ? bundle : join(repoRoot(), 'dist', 'src', 'tools', 'spread.js');
 }
 
 /** True when our daemon has been built. */
