@@ -27,7 +27,12 @@ export interface FaultRunResult {
 }
 
 const STATES = { GATHER: 4, FORM: 5, EVS: 6 } as const;
-const CONVERGE_BOUND = 60_000;
+/**
+ * One ring must form this long after the final heal: four LAN lookup periods. A merge can fail
+ * the way the reference's does (SPEC.md Part V §13.2: a JOIN delayed past FORM2 is token loss in
+ * EVS) and each failure waits for the next lookup (30 s).
+ */
+const CONVERGE_BOUND = 120_000;
 
 class FaultWorld {
   readonly sim: DaemonSim;
