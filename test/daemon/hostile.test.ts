@@ -206,12 +206,17 @@ describe('a daemon under hostile datagrams and clients (ours only)', () => {
     let stopLoop = false;
     const loops = probes.map((p, i) => agreedLoop(p, `L${i}`, () => stopLoop));
     const datagrams = floodRingPorts(host, port, hostileDatagrams(confHash), 5000);
-    await slowReaderPhase(`/tmp/${port}`);
-    await clientsPhase(port, host);
+    let fresh: SpreadConnection;
+    try {
+      await slowReaderPhase(`/tmp/${port}`);
+      await clientsPhase(port, host);
+      fresh = await freshClient(1);
+    } finally {
+      await Promise.allSettled([datagrams]); // the loop runs until the flood is over
+      stopLoop = true;
+      await Promise.allSettled(loops);
+    }
     const sentDatagrams = await datagrams;
-    const fresh = await freshClient(1);
-
-    stopLoop = true;
     const sent = await Promise.all(loops);
     expect(Math.min(...sent)).toBeGreaterThan(10);
     await waitFor(() => probes.every((p) => loopMessages(p).length >= sent[0]! + sent[1]!), 20_000, () => `loop: sent ${sent}, got ${probes.map((p) => loopMessages(p).length)}`);
@@ -226,6 +231,7 @@ describe('a daemon under hostile datagrams and clients (ours only)', () => {
 
     // Every kind of datagram was counted as dropped.
     const drops = udpDrops(await scrape(url!));
+    console.log(`HOSTILE: ${sentDatagrams} datagrams sent, drops at n1 ${JSON.stringify(drops)}, AGREED loop ${sent.join(' + ')} messages`);
     for (const key of DROP_KINDS) expect(drops[key], `${key} of ${JSON.stringify(drops)} after ${sentDatagrams} sent`).toBeGreaterThan(0);
     // No session leaked: loop1, watcher and fresh are n1's only clients (a killed session is freed once its KILL is delivered).
     expect(await settledSessions(url!, 3)).toBe(3);
