@@ -10,6 +10,7 @@
 import { createSocket } from 'node:dgram';
 import { loadCapture, type CapturedDatagram } from '../net/support.js';
 import { sleep } from '../../interop/ring-scenarios.js';
+import { prng } from '../wire/support.js';
 import { authReply, connectBytes, frame, hex, T } from './harness.js';
 import { RawClient } from './support.js';
 
@@ -41,22 +42,10 @@ export function udpDrops(text: string): Record<string, number> {
 // ---------------------------------------------------------------------------------------------
 // Ring-port datagrams
 
-/** Kinds of hostile datagram, each with the drop reason the daemon must count it under. */
+/** One datagram for the data port or the token port (port + 1). */
 export interface HostileDatagram {
   readonly channel: 'data' | 'token';
   readonly bytes: Uint8Array;
-}
-
-/** A deterministic PRNG (mulberry32): the flood is the same in every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `base` with its configuration hash (data: offset 28, token: 36) and transmitter id set, in its own byte order. */
@@ -79,7 +68,7 @@ function rewrite(d: CapturedDatagram, confHash: number, length: number): Uint8Ar
  */
 export function hostileDatagrams(confHash: number, seed = 12): HostileDatagram[] {
   const captured = loadCapture('ring-lo-acc').filter((d) => d.bytes.length > 44);
-  const rand = prng(seed);
+  const rand = prng(seed); // the flood is the same in every run
   const pick = (channel: 'data' | 'token'): CapturedDatagram => {
     const of = captured.filter((d) => d.channel === channel);
     return of[Math.floor(rand() * of.length)]!;

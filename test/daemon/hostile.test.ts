@@ -205,7 +205,7 @@ describe('a daemon under hostile datagrams and clients (ours only)', () => {
     const membershipsBefore = probes.map((p) => p.memberships().length);
     let stopLoop = false;
     const loops = probes.map((p, i) => agreedLoop(p, `L${i}`, () => stopLoop));
-    const datagrams = floodRingPorts(host, port, hostileDatagrams(confHash), 5000);
+    const datagrams = floodRingPorts(host, port, hostileDatagrams(confHash), 5000, 150);
     let fresh: SpreadConnection;
     try {
       await slowReaderPhase(`/tmp/${port}`);
