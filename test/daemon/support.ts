@@ -138,8 +138,8 @@ export class RawClient {
     });
   }
 
-  static async open(target: { port: number } | { path: string }): Promise<RawClient> {
-    const socket = 'path' in target ? connect(target.path) : connect({ port: target.port, host: '127.0.0.1' });
+  static async open(target: { port: number; host?: string } | { path: string }): Promise<RawClient> {
+    const socket = 'path' in target ? connect(target.path) : connect({ port: target.port, host: target.host ?? '127.0.0.1' });
     if (!('path' in target)) socket.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
