@@ -15,7 +15,8 @@ const out = (o: object): void => void process.stdout.write(`${JSON.stringify(o)}
 const SERVICES = ['fifo', 'causal', 'agreed', 'safe'] as const;
 
 async function main(): Promise<void> {
-  const conn = await connect({ spread, name, timeoutMs: 10_000 });
+  // One session per process, as a C client: a daemon's death ends it (the runner starts a new client).
+  const conn = await connect({ spread, name, timeoutMs: 10_000, reconnect: false });
   out({ e: 'ready', me: conn.privateGroup });
   await conn.join('chaos');
   let k = 0;

@@ -371,7 +371,7 @@ async function connectAll(a: FlooderArgs, out: Output): Promise<SpreadConnection
   const n = a.readOnly ? 1 : a.senders;
   const conns: SpreadConnection[] = [];
   try {
-    for (let i = 0; i < n; i++) conns.push(await connect({ spread: a.spread, name: privateName(a.user, i), membership: a.members > 0 }));
+    for (let i = 0; i < n; i++) conns.push(await connect({ spread: a.spread, name: privateName(a.user, i), membership: a.members > 0, reconnect: false }));
   } catch (e) {
     for (const c of conns) await c.disconnect();
     throw e;
