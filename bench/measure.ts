@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { referencePrefix, type Impl } from '../interop/launcher.js';
+import { oursDaemonBuilt, referencePrefix, type Impl } from '../interop/launcher.js';
 
 /**
  * Helpers for benchmarks: run a function in growing batches for a fixed wall-clock budget after
@@ -109,4 +109,25 @@ export function benchImpls(): Impl[] {
   const env = process.env.RING_REAL_IMPLS;
   const all: Impl[] = referencePrefix() === undefined ? ['ours'] : ['ours', 'reference'];
   return env === undefined ? all : all.filter((i) => env.split(',').includes(i));
+}
+
+/**
+ * Runs `once` for every implementation `reps` times, the order reversed every other repetition
+ * so machine noise hits both alike; `log` sees each result; returns the results by implementation.
+ */
+export async function alternating<T>(impls: readonly Impl[], reps: number, once: (impl: Impl) => Promise<T>, log: (impl: Impl, r: T) => void): Promise<Map<Impl, T[]>> {
+  const got = new Map<Impl, T[]>(impls.map((i) => [i, []]));
+  for (let rep = 0; rep < reps; rep++) {
+    for (const impl of rep % 2 === 0 ? impls : [...impls].reverse()) {
+      const r = await once(impl);
+      log(impl, r);
+      got.get(impl)!.push(r);
+    }
+  }
+  return got;
+}
+
+/** `available` of the real-ring benchmarks: our daemon built or the reference installed. */
+export function ringBenchAvailable(): string | null {
+  return oursDaemonBuilt() || referencePrefix() !== undefined ? null : 'our daemon is not built';
 }

@@ -20,10 +20,10 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { oursDaemonBuilt, referenceBin, referencePrefix, repoRoot, type Impl } from '../interop/launcher.js';
+import { referenceBin, repoRoot, type Impl } from '../interop/launcher.js';
 import { startTopology, type Topology } from '../interop/topology.js';
 import type { FloodService } from '../interop/flood.js';
-import { benchImpls, cpuSeconds, median, peakRssKb, udpCounters } from './measure.js';
+import { benchImpls, cpuSeconds, median, peakRssKb, ringBenchAvailable, udpCounters } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 interface Flood {
@@ -229,7 +229,7 @@ function rowsFor(plan: RingPlan, impls: readonly Impl[], samples: Map<Arrangemen
 export const benchmark: BenchModule = {
   name: 'ring-real',
   description: 'real loopback rings (3 and 5 daemons): time to deliver a flood, latency, peak RSS; ours vs the reference',
-  available: () => (oursDaemonBuilt() || referencePrefix() !== undefined ? null : 'our daemon is not built'),
+  available: ringBenchAvailable,
   run: async (opts) => {
     const reps = Number(process.env.RING_REAL_REPS ?? 3);
     const only = process.env.RING_REAL_ONLY?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);

@@ -9,9 +9,9 @@
  *
  * Environment: RING_RECOVERY_REPS (default 3), and RING_REAL_IMPLS as for ring-real.
  */
-import { oursDaemonBuilt, referencePrefix, startDaemon, type DaemonHandle, type Impl } from '../interop/launcher.js';
+import { startDaemon, type DaemonHandle, type Impl } from '../interop/launcher.js';
 import { logRingStatus, startTopology, type Topology } from '../interop/topology.js';
-import { benchImpls, median } from './measure.js';
+import { alternating, benchImpls, median, ringBenchAvailable } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 const DAEMONS = 3;
@@ -56,24 +56,17 @@ async function once(impl: Impl): Promise<{ killMs: number; mergeMs: number }> {
 export const benchmark: BenchModule = {
   name: 'ring-recovery',
   description: 'real loopback ring of 3: kill -9 → new ring, restart → merged ring (ms); ours vs the reference',
-  available: () => (oursDaemonBuilt() || referencePrefix() !== undefined ? null : 'our daemon is not built'),
+  available: ringBenchAvailable,
   run: async (opts: BenchOptions) => {
     const reps = Number(process.env.RING_RECOVERY_REPS ?? 3);
     const impls = benchImpls();
-    const got = new Map<Impl, { killMs: number[]; mergeMs: number[] }>(impls.map((i) => [i, { killMs: [], mergeMs: [] }]));
-    for (let rep = 0; rep < reps; rep++) {
-      for (const impl of rep % 2 === 0 ? impls : [...impls].reverse()) {
-        const r = await once(impl);
-        opts.log(`  ${impl}: kill → ring of ${DAEMONS - 1} in ${r.killMs.toFixed(0)} ms, restart → ring of ${DAEMONS} in ${r.mergeMs.toFixed(0)} ms`);
-        got.get(impl)!.killMs.push(r.killMs);
-        got.get(impl)!.mergeMs.push(r.mergeMs);
-      }
-    }
+    const got = await alternating(impls, reps, once, (impl, r) =>
+      opts.log(`  ${impl}: kill → ring of ${DAEMONS - 1} in ${r.killMs.toFixed(0)} ms, restart → ring of ${DAEMONS} in ${r.mergeMs.toFixed(0)} ms`));
     const mine = got.get(impls[0]!)!;
     const ref = impls.length > 1 ? got.get('reference') : undefined;
     const row = (name: string, k: 'killMs' | 'mergeMs'): BenchRow => ({
-      group: 'ring-recovery', name, unit: 'ms', higherIsBetter: false, value: median(mine[k]),
-      ...(ref !== undefined ? { baseline: { label: 'reference', value: median(ref[k]) } } : {}),
+      group: 'ring-recovery', name, unit: 'ms', higherIsBetter: false, value: median(mine.map((r) => r[k])),
+      ...(ref !== undefined ? { baseline: { label: 'reference', value: median(ref.map((r) => r[k])) } } : {}),
     });
     return [row(`${DAEMONS}d kill -9 → new ring`, 'killMs'), row(`${DAEMONS}d restart → merged ring`, 'mergeMs')];
   },

@@ -14,11 +14,11 @@
  * Environment: RING_SCALE_SESSIONS (997), RING_SCALE_GROUPS (10000), RING_SCALE_REPS (1),
  * RING_REAL_IMPLS as for ring-real.
  */
-import { oursDaemonBuilt, referencePrefix, startDaemon, type DaemonHandle, type Impl } from '../interop/launcher.js';
+import { startDaemon, type DaemonHandle, type Impl } from '../interop/launcher.js';
 import { startTopology, type Topology } from '../interop/topology.js';
 import { connect } from '../src/client/index.js';
 import type { SpreadConnection as Connection } from '../src/client/index.js';
-import { benchImpls, median, rssKb } from './measure.js';
+import { alternating, benchImpls, median, ringBenchAvailable, rssKb } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 interface ScaleResult {
@@ -139,20 +139,14 @@ const ROWS: readonly { key: keyof ScaleResult; name: string; unit: string; highe
 export const benchmark: BenchModule = {
   name: 'ring-scale',
   description: 'ring of 3: 997 sessions and 10,000 groups on one daemon: join/leave rate, memory per session and group, GROUPS exchange after a kill and a merge',
-  available: () => (oursDaemonBuilt() || referencePrefix() !== undefined ? null : 'our daemon is not built'),
+  available: ringBenchAvailable,
   run: async (opts: BenchOptions) => {
     const reps = Number(process.env.RING_SCALE_REPS ?? 1);
     const nSessions = Number(process.env.RING_SCALE_SESSIONS ?? 997);
     const nGroups = Number(process.env.RING_SCALE_GROUPS ?? 10_000);
     const impls = benchImpls();
-    const got = new Map<Impl, ScaleResult[]>(impls.map((i) => [i, []]));
-    for (let rep = 0; rep < reps; rep++) {
-      for (const impl of rep % 2 === 0 ? impls : [...impls].reverse()) {
-        const r = await once(impl, nSessions, nGroups);
-        opts.log(`  ${impl}: ${ROWS.map((row) => `${row.key} ${r[row.key].toFixed(1)}`).join(', ')}`);
-        got.get(impl)!.push(r);
-      }
-    }
+    const got = await alternating(impls, reps, (impl) => once(impl, nSessions, nGroups), (impl, r) =>
+      opts.log(`  ${impl}: ${ROWS.map((row) => `${row.key} ${r[row.key].toFixed(1)}`).join(', ')}`));
     const pick = (impl: Impl | undefined, k: keyof ScaleResult): number | undefined => {
       const rs = impl === undefined ? undefined : got.get(impl);
       return rs === undefined || rs.length === 0 ? undefined : median(rs.map((r) => r[k]));

@@ -7,6 +7,9 @@
  * owns, and sendto straight from the caller's bytes. It makes no protocol decision and keeps no
  * state but the poll handles. Optional: without it the edge uses node:dgram.
  *
+ * Written for spread-ts (BSD-3-Clause, see LICENSE). It contains nothing of the Spread Toolkit's
+ * code: it only wraps Linux socket calls (socket, bind, recvmmsg, sendmmsg) for Node.
+ *
  *   open(ip, port)                    -> fd            IPv4 socket bound to ip:port, non-blocking
  *   setInt(fd, level, name, value)    -> undefined     setsockopt with an int
  *   getInt(fd, level, name)           -> int           getsockopt of an int
