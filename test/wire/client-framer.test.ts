@@ -170,4 +170,22 @@ describe('MessageFramer', () => {
     expect(copied).toBeGreaterThan(0);
     expect(copied).toBeLessThanOrEqual(2 * fr.length);
   });
+  it('detach: after it the pushed chunk may be overwritten (a reused socket read buffer)', () => {
+    const frames = [frameOf(1000, 0x41), frameOf(30, 0x42), frameOf(2500, 0x43), frameOf(0)];
+    const stream = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+    frames.reduce((o, f) => (stream.set(f, o), o + f.length), 0);
+    const readBuffer = new Uint8Array(700); // one buffer for every read, as the daemon's client edge
+    const f = new MessageFramer({ ...CLIENT_TO_DAEMON_LIMITS });
+    const got: string[] = [];
+    for (let o = 0; o < stream.length; o += readBuffer.length) {
+      const n = Math.min(readBuffer.length, stream.length - o);
+      readBuffer.set(stream.subarray(o, o + n));
+      f.push(readBuffer.subarray(0, n));
+      for (let raw = f.nextRaw(); raw !== null; raw = f.nextRaw()) got.push(toHex(raw.bytes.slice()));
+      f.detach();
+      readBuffer.fill(0xee); // the next read overwrites it
+    }
+    expect(got).toEqual(frames.map(toHex));
+    expect(f.buffered).toBe(0);
+  });
 });

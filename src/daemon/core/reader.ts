@@ -153,7 +153,10 @@ export class ClientMessageReader {
     return this.framer.buffered;
   }
 
-  /** Consumes `chunk`; returns the completed messages, ending with a violation if one occurred. */
+  /**
+   * Consumes `chunk`; returns the completed messages, ending with a violation if one occurred.
+   * Nothing returned or kept aliases `chunk`: the caller may reuse it at once.
+   */
   push(chunk: Uint8Array): ReadResult[] {
     const out: ReadResult[] = [];
     if (this.failed) return out;
@@ -161,6 +164,7 @@ export class ClientMessageReader {
     let f: RawFrame | null;
     try {
       while ((f = this.framer.nextRaw()) !== null) out.push({ kind: 'message', message: ringMessageOf(f) });
+      this.framer.detach();
     } catch (err) {
       this.failed = true;
       out.push({ kind: 'violation', violation: asViolation(err) });

@@ -115,7 +115,8 @@ export class SessionMachine {
       this.read(chunk, out);
       return out;
     }
-    this.pending = this.pending.length === 0 ? chunk : concat(this.pending, chunk);
+    // A copy: the edge may reuse `chunk` once this call returns (its read buffer).
+    this.pending = concat(this.pending, chunk);
     this.handshake(out);
     return out;
   }

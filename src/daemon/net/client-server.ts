@@ -11,6 +11,7 @@ import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { clientAddressValue } from '../core/types.js';
+import { readIntoShared } from './socket-read.js';
 import type { ConnId, CoreLog, DaemonCore, Transport } from '../core/daemon-core.js';
 
 /** Bytes of queued messages joined into one socket write. */
@@ -167,7 +168,7 @@ export class ClientServer {
   }
 
   private makeServer(transport: Transport): Server {
-    const server = createServer({ allowHalfOpen: false, pauseOnConnect: false });
+    const server = createServer({ allowHalfOpen: false, pauseOnConnect: true });
     server.on('connection', (socket) => this.accept(socket, transport));
     // A failed listen() is the caller's error to report (listenOn); log only later ones.
     server.on('error', (err) => server.listening && this.options.log.error({ err, transport }, 'listener error'));
@@ -185,12 +186,12 @@ export class ClientServer {
       socket.setNoDelay(true);
       socket.setKeepAlive(true);
     }
-    if (this.paused) socket.pause();
     const address = transport === 'tcp' ? clientAddressValue(socket.remoteAddress) : 0;
-    socket.on('data', (chunk: Buffer) => {
-      this.core.receive(id, chunk, this.options.now());
+    const onBytes = (bytes: Buffer): void => {
+      this.core.receive(id, bytes, this.options.now());
       this.afterEvent();
-    });
+    };
+    if (!readIntoShared(socket, onBytes)) socket.on('data', onBytes);
     socket.on('drain', () => {
       this.core.setBlocked(id, false);
       this.pump(id);
@@ -206,6 +207,7 @@ export class ClientServer {
     });
     this.core.connect(id, { transport, address }, this.options.now());
     this.afterEvent();
+    if (!this.paused) socket.resume();
   }
 }
 

@@ -10,14 +10,15 @@
  *                        is set to 1 (`--max-semi-space-size` would do it, but it is read only
  *                        when the process starts)
  *
- * SPREAD_TS_V8_TUNING=0 leaves V8's defaults; SPREAD_TS_V8_FLAGS adds flags (measurements).
+ * SPREAD_TS_V8_TUNING=0 leaves V8's defaults; SPREAD_TS_V8_FLAGS adds flags, SPREAD_TS_V8_YOUNG_MB moves
+ * the cap (measurements).
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 export const DAEMON_V8_FLAGS: readonly string[] = ['--always-sparkplug'];
 /** The young generation (both semi-spaces) stops growing at this size. */
 export const YOUNG_GENERATION_CAP_BYTES = 8 * 1024 * 1024;
-const CHECK_MS = 250;
+const CHECK_MS = 50;
 
 function youngGenerationBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
@@ -38,5 +39,6 @@ export function tuneV8ForDaemon(env: NodeJS.ProcessEnv = process.env): void {
   if (env.SPREAD_TS_V8_TUNING === '0') return;
   const extra = env.SPREAD_TS_V8_FLAGS?.split(' ').filter((f) => f.length > 0) ?? [];
   for (const flag of [...DAEMON_V8_FLAGS, ...extra]) setFlagsFromString(flag);
-  capYoungGeneration();
+  const mb = Number(env.SPREAD_TS_V8_YOUNG_MB);
+  capYoungGeneration(Number.isFinite(mb) && mb > 0 ? mb * 1024 * 1024 : YOUNG_GENERATION_CAP_BYTES);
 }

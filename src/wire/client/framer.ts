@@ -165,6 +165,21 @@ export class MessageFramer {
     }
   }
 
+  /**
+   * Copies the unread part of the last pushed chunk into a buffer of the framer's own, so the
+   * caller may reuse that chunk (a socket's read buffer). Earlier chunks were detached before.
+   */
+  detach(): void {
+    const last = this.chunks.length - 1;
+    if (last < 0) return;
+    const from = last === 0 ? this.start : 0;
+    const c = this.chunks[last]!;
+    const own = this.limits.allocate?.(c.length - from) ?? new Uint8Array(c.length - from);
+    own.set(c.subarray(from));
+    this.chunks[last] = own;
+    if (last === 0) this.start = 0;
+  }
+
   /** Bytes still held (from the start of the first unreturned frame), e.g. to hand over after the framer is abandoned. */
   takeRemaining(): Uint8Array {
     const rest = this.held === 0 ? EMPTY : this.contiguous(this.held).subarray(this.start);

@@ -1,0 +1,37 @@
+/**
+ * Client sockets read into one shared buffer instead of a fresh 64 KiB buffer per read
+ * (SPEC.md Part VIII §9): Node's `onread` mode (a user buffer handed to the stream handle),
+ * which `net.connect` offers and accepted sockets do not, switched on for an accepted socket
+ * through the same two stream fields `onread` sets. A flooded daemon otherwise turns every
+ * byte its clients send into garbage ArrayBuffers that live until the next scavenge.
+ *
+ * The bytes handed to `onBytes` are valid only during the call: the core copies what it keeps
+ * (the session reader detaches its framer's tail, the handshake copies its pending bytes).
+ * Where this Node lacks those fields, `readIntoShared` says so and the caller reads 'data'.
+ */
+import type { Socket } from 'node:net';
+
+const READ_BUFFER_BYTES = 64 * 1024;
+let shared: Buffer | null = null;
+
+interface UserBufferHandle {
+  useUserBuffer(buf: Uint8Array): void;
+}
+
+function streamField(socket: Socket, name: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(socket).find((s) => s.description === name);
+}
+
+/** Reads `socket` into the shared buffer from now on; false (nothing changed) if this Node cannot. */
+export function readIntoShared(socket: Socket, onBytes: (bytes: Buffer) => void): boolean {
+  const kBuffer = streamField(socket, 'kBuffer');
+  const kBufferCb = streamField(socket, 'kBufferCb');
+  const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> | null })._handle;
+  if (kBuffer === undefined || kBufferCb === undefined || typeof handle?.useUserBuffer !== 'function') return false;
+  const buf = (shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES));
+  const fields = socket as unknown as Record<symbol, unknown>;
+  fields[kBuffer] = buf;
+  fields[kBufferCb] = (nread: number, b: Buffer): void => onBytes(b.subarray(0, nread));
+  handle.useUserBuffer(buf);
+  return true;
+}
