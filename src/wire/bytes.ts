@@ -183,11 +183,32 @@ export function checkRange(v: number, lo: number, hi: number, structure: string,
 export function readName(buf: Uint8Array, offset: number, width: number): string {
   let end = offset;
   const limit = offset + width;
-  while (end < limit && buf[end] !== 0) end++;
-  let s = '';
-  for (let i = offset; i < end; i++) s += String.fromCharCode(buf[i]!);
+  let hash = 0x811c9dc5;
+  while (end < limit && buf[end] !== 0) hash = Math.imul(hash ^ buf[end++]!, 0x01000193);
+  const len = end - offset;
+  if (len > NAME_CACHE_WIDTH) return latin1(buf.subarray(offset, end));
+  // The same few names (senders, groups) arrive over and over: hand back the string decoded
+  // last time for the same bytes instead of building a new one (a direct-mapped cache).
+  const slot = (hash >>> 0) & (NAME_CACHE_SLOTS - 1);
+  const at = slot * NAME_CACHE_WIDTH;
+  if (nameLengths[slot] === len) {
+    let i = 0;
+    while (i < len && nameBytes[at + i] === buf[offset + i]) i++;
+    if (i === len) return nameStrings[slot]!;
+  }
+  const s = latin1(buf.subarray(offset, end));
+  nameBytes.set(buf.subarray(offset, end), at);
+  nameLengths[slot] = len;
+  nameStrings[slot] = s;
   return s;
 }
+
+const NAME_CACHE_SLOTS = 1024;
+const NAME_CACHE_WIDTH = 32;
+const nameBytes = new Uint8Array(NAME_CACHE_SLOTS * NAME_CACHE_WIDTH);
+const nameLengths = new Int16Array(NAME_CACHE_SLOTS).fill(-1);
+const nameStrings: string[] = new Array<string>(NAME_CACHE_SLOTS).fill('');
+
 
 /** Writes `name` NUL-padded into `width` bytes (truncating at width - 1 like strncpy + NUL). */
 export function writeName(buf: Uint8Array, offset: number, width: number, name: string): number {

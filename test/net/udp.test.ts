@@ -10,7 +10,7 @@ import { freePorts, ipValue, loadCapture, loopbackSegments, makeConfig, RING_LO_
 
 interface Got {
   channel: Channel;
-  bytes: Buffer;
+  bytes: Uint8Array;
   from: string;
 }
 

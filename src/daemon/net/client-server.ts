@@ -187,7 +187,7 @@ export class ClientServer {
       socket.setKeepAlive(true);
     }
     const address = transport === 'tcp' ? clientAddressValue(socket.remoteAddress) : 0;
-    const onBytes = (bytes: Buffer): void => {
+    const onBytes = (bytes: Uint8Array): void => {
       this.core.receive(id, bytes, this.options.now());
       this.afterEvent();
     };

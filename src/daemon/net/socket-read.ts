@@ -23,7 +23,7 @@ function streamField(socket: Socket, name: string): symbol | undefined {
 }
 
 /** Reads `socket` into the shared buffer from now on; false (nothing changed) if this Node cannot. */
-export function readIntoShared(socket: Socket, onBytes: (bytes: Buffer) => void): boolean {
+export function readIntoShared(socket: Socket, onBytes: (bytes: Uint8Array) => void): boolean {
   const kBuffer = streamField(socket, 'kBuffer');
   const kBufferCb = streamField(socket, 'kBufferCb');
   const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> | null })._handle;
@@ -31,7 +31,7 @@ export function readIntoShared(socket: Socket, onBytes: (bytes: Buffer) => void)
   const buf = (shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES));
   const fields = socket as unknown as Record<symbol, unknown>;
   fields[kBuffer] = buf;
-  fields[kBufferCb] = (nread: number, b: Buffer): void => onBytes(b.subarray(0, nread));
+  fields[kBufferCb] = (nread: number): void => onBytes(new Uint8Array(buf.buffer, buf.byteOffset, nread));
   handle.useUserBuffer(buf);
   return true;
 }

@@ -29,7 +29,7 @@ export interface UdpFrom {
 }
 
 /** A received datagram: `bytes` is the caller's to keep; `null` bytes: cut (longer than the backend reads). */
-export type UdpReceive = (bytes: Buffer | null, from: UdpFrom) => void;
+export type UdpReceive = (bytes: Uint8Array | null, from: UdpFrom) => void;
 
 export interface UdpReceiveSocket {
   readonly boundPort: number;

@@ -30,10 +30,10 @@ export { UdpEdgeError } from './udp-socket.js';
 export type { UdpEdgeErrorCode, UdpFrom } from './udp-socket.js';
 
 /**
- * Receives every datagram that passed the drop rules. `bytes` is a fresh Buffer per datagram;
+ * Receives every datagram that passed the drop rules. `bytes` is the datagram's own copy (never reused);
  * `from` is valid during the call only.
  */
-export type UdpDatagramHandler = (channel: Channel, bytes: Buffer, from: UdpFrom) => void;
+export type UdpDatagramHandler = (channel: Channel, bytes: Uint8Array, from: UdpFrom) => void;
 
 /** What the edge logs with (a pino logger or the daemon's CoreLog fit). */
 export interface UdpLog {
@@ -312,7 +312,7 @@ export class UdpEdge {
     if (count > this.stats.sendQueuePeakCount) this.stats.sendQueuePeakCount = count;
   }
 
-  private receive(channel: Channel, bytes: Buffer | null, rinfo: UdpFrom): void {
+  private receive(channel: Channel, bytes: Uint8Array | null, rinfo: UdpFrom): void {
     const st = this.stats[channel];
     st.received++;
     if (bytes === null) {

@@ -1,0 +1,46 @@
+/**
+ * readName (src/wire/bytes.ts): NUL-padded 32-byte name fields decode byte for byte to latin1,
+ * whatever its cache of recently decoded names holds (same bytes elsewhere, colliding slots,
+ * a prefix of a cached name, a full field without NUL, bytes above 0x7f).
+ */
+import { describe, expect, it } from 'vitest';
+import { readName, writeNameField } from '../../src/wire/bytes.js';
+
+const plain = (buf: Uint8Array, at: number, width: number): string => {
+  let s = '';
+  for (let i = at; i < at + width && buf[i] !== 0; i++) s += String.fromCharCode(buf[i]!);
+  return s;
+};
+
+function field(name: string, width = 32): Uint8Array {
+  const b = new Uint8Array(width + 8).fill(0x55); // bytes beyond the field must not count
+  writeNameField(b, 4, width, name);
+  return b;
+}
+
+describe('readName', () => {
+  it('matches a plain decode for thousands of names, repeated and interleaved', () => {
+    let seed = 7;
+    const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const names: string[] = ['', 'a', 'ab', 'abc', '#user#host', '#user#hos', 'x'.repeat(31), 'y'.repeat(32), '\u00e9t\u00e9\u00ff'];
+    for (let i = 0; i < 3000; i++) {
+      const len = rnd(33);
+      names.push(Array.from({ length: len }, () => String.fromCharCode(1 + rnd(255))).join(''));
+    }
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < names.length; i++) {
+        const name = names[(i * 7919 + round) % names.length]!;
+        const b = field(name);
+        expect(readName(b, 4, 32)).toBe(plain(b, 4, 32));
+        expect(readName(b, 4, 32)).toBe(name.slice(0, 32));
+      }
+    }
+  });
+
+  it('reads only within the field width (a name of the full width has no NUL)', () => {
+    const b = field('z'.repeat(32));
+    expect(readName(b, 4, 32)).toBe('z'.repeat(32));
+    expect(readName(b, 4, 10)).toBe('z'.repeat(10));
+    expect(readName(field('q'.repeat(40), 40), 4, 40)).toBe('q'.repeat(40));
+  });
+});
