@@ -125,6 +125,14 @@ export class Ring implements RingLike {
     n.alive = true;
   }
 
+  /** A daemon started beside the ring (a reload grows it): a node of the ring from now on, stopped with it. */
+  adopt(impl: Impl, name: string, handle: DaemonHandle, spread: string): RingNode {
+    const node: RingNode = { index: this.nodes.length, impl, name, spread, handle, alive: true };
+    this.nodes.push(node);
+    this.restarted.push(handle);
+    return node;
+  }
+
   async stop(): Promise<void> {
     await Promise.allSettled(this.probes.splice(0).map((p) => p.close()));
     await Promise.allSettled(this.restarted.splice(0).map((h) => h.stop()));

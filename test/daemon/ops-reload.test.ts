@@ -41,7 +41,7 @@ describe('reload verdict', () => {
     expect(reloadVerdict(conf(A), conf(A, '127.0.0.254:4803'), SELF)).toMatchObject({ kind: 'refused' });
     expect(reloadVerdict(conf(A), conf('a 127.0.0.1 { D 127.0.0.1 }\n'), SELF)).toMatchObject({
       kind: 'refused',
-      message: expect.stringContaining('My interface spec has changed so must exit: old (127.0.0.1:0 - ') as unknown,
+      message: 'Conf_reload_initiate: My interface spec has changed so must exit: old (127.127.127.127:0 - 7) new (127.127.127.127:0 - 4)',
     });
   });
 });
