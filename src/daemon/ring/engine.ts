@@ -272,12 +272,14 @@ export class RingEngine {
   /**
    * Prot_initiate_conf_reload, ring part (SPEC.md Part IX §6): a reloaded configuration's
    * segments, hash, ring variant and windows (FC_init) take effect at once; the topology
-   * follows at the next install. Timeouts stay.
+   * follows at the next install (until then the new daemons pass its configured-sender
+   * checks). Timeouts stay.
    */
   reconfigure(c: Pick<RingSettings, 'segments' | 'confHash' | 'window' | 'personalWindow' | 'acceleratedWindow' | 'accelerated'>): void {
     const st = this.st;
     const s = resolveSettings({ ...st.settings, ...c });
     st.settings = s;
+    st.reloadedIds = new Set(s.segments.flatMap((g) => g.daemons.map((id) => id | 0)));
     st.window = s.window;
     st.personalWindow = s.personalWindow;
     st.acceleratedWindow = s.acceleratedWindow;

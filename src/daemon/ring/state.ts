@@ -153,6 +153,11 @@ export class RingState {
 
   /** Replaced as a whole by a configuration reload (RingEngine.reconfigure). */
   settings: ResolvedRingSettings;
+  /**
+   * After a configuration reload: every daemon of the new configuration, which the topology
+   * (the old one's, until the next install) does not know yet; they may send to this daemon.
+   */
+  reloadedIds: ReadonlySet<number> | null = null;
 
   constructor(settings: ResolvedRingSettings) {
     this.settings = settings;
