@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { referenceBin, repoRoot, startDaemon, type DaemonHandle, type Impl } from './launcher.js';
 import type { MatrixRing } from './matrix-cells.js';
-import { ourReloadSender, referenceReloadSender, scenarioReload, type ReloadTimes } from './reload-ring.js';
+import { loopbackGrowth, ourReloadSender, referenceReloadSender, scenarioReload, type ReloadTimes } from './reload-ring.js';
 import { openProbe, sleep, waitFor, type Probe, type RingLike } from './ring-scenarios.js';
 import { logRingStatus, startTopology, type Topology, type TopologyOptions } from './topology.js';
 import type { RingStatus } from './topology-conf.js';
@@ -176,7 +176,7 @@ export class LoopbackMatrixRing extends Ring implements MatrixRing {
     const send = spmonitor !== undefined ? referenceReloadSender(spmonitor, as) : ourReloadSender(as);
     const times: ReloadTimes = {};
     const added = this.impls.at(-1)!;
-    await scenarioReload(this, added, send, times);
+    await scenarioReload(this, loopbackGrowth(this, added, send), times);
     return { recoveryMs: [times.growMs ?? 0, times.shrinkMs ?? 0], compared: `+${added === 'ours' ? 'O' : 'R'} and back by RELOAD (${spmonitor !== undefined ? 'reference' : 'our'} spmonitor): all clients agree` };
   }
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, repoRoot, startDaemon, type Impl } from './launcher.js';
 import type { Ring, RingNode } from './loopback-ring.js';
-import { GROUP, scenarioOrder, waitFor, type Probe } from './ring-scenarios.js';
+import { GROUP, scenarioOrder, waitFor, type Probe, type RingLike, type RingNodeLike } from './ring-scenarios.js';
 import { loopbackAddress, loopbackConf, type ConfNode } from './topology-conf.js';
 
 /** Sends RELOAD to every daemon of `confText`; resolves with the monitor's output. */
@@ -126,17 +126,28 @@ export interface ReloadTimes {
   shrinkMs?: number;
 }
 
+/** How a backend grows its ring by one daemon and shrinks it again (both end with the ring re-formed). */
+export interface RingGrowth {
+  grow(): Promise<RingNodeLike>;
+  shrink(victim: number): Promise<unknown>;
+}
+
+/** growRing / shrinkRing on a loopback ring. */
+export function loopbackGrowth(ring: Ring, impl: Impl, send: ReloadSender): RingGrowth {
+  return { grow: () => growRing(ring, impl, send), shrink: (v) => shrinkRing(ring, v, send) };
+}
+
 /**
  * The reload scenario on a ring whose clients are in GROUP (one per daemon; scenarioJoin):
- * a daemon of `impl` joins by reload, its client joins the group and its message reaches every
- * other client, whose sessions and group membership were kept (no reconnection: a lost session
- * fails its probe); then the daemon leaves by reload and one agreed order runs on the ring left.
+ * a daemon joins by reload, its client joins the group and its message reaches every other
+ * client, whose sessions and group membership were kept (no reconnection: a lost session fails
+ * its probe); then the daemon leaves by reload and one agreed order runs on the ring left.
  */
-export async function scenarioReload(ring: Ring, impl: Impl, send: ReloadSender, times: ReloadTimes = {}): Promise<void> {
+export async function scenarioReload(ring: RingLike, growth: RingGrowth, times: ReloadTimes = {}): Promise<void> {
   const old = ring.probes.filter((p) => ring.nodes[p.node]!.alive);
   const n = old.length;
   const t0 = Date.now();
-  const node = await growRing(ring, impl, send);
+  const node = await growth.grow();
   times.growMs = Date.now() - t0;
   const fresh = await ring.probe(node.index, `c${node.index}`);
   await fresh.conn.join(GROUP);
@@ -147,7 +158,7 @@ export async function scenarioReload(ring: Ring, impl: Impl, send: ReloadSender,
   for (const p of old) if (p.error !== null) throw new Error(`${p.privateGroup} lost its session: ${String(p.error)}`);
   ring.probes.splice(ring.probes.indexOf(fresh), 1);
   const t1 = Date.now();
-  await shrinkRing(ring, node.index, send);
+  await growth.shrink(node.index);
   times.shrinkMs = Date.now() - t1;
   await fresh.close();
   await waitFor(() => old.every((p) => viewSize(p) === n), 15_000, () => `leave of ${node.name}: ${old.map((p) => `${p.privateGroup}: ${p.memberships().slice(-2).join(' | ')}`).join('\n')}`);

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oursDaemonBuilt, oursDaemonPath, referenceBin, referencePrefix, skipLine } from '../../interop/launcher.js';
-import { ourReloadSender, referenceReloadSender, scenarioReload, type ReloadTimes } from '../../interop/reload-ring.js';
+import { loopbackGrowth, ourReloadSender, referenceReloadSender, scenarioReload, type ReloadTimes } from '../../interop/reload-ring.js';
 import type { Impl } from '../../interop/launcher.js';
 import { Ring, scenarioJoin } from './support.js';
 
@@ -32,7 +32,7 @@ describe.skipIf(!built)('reload: OOO grows to OOOO and back (our spmonitor)', ()
 
   it('a fourth daemon joins and leaves by RELOAD; the others keep their clients', async () => {
     await scenarioJoin(ring);
-    await scenarioReload(ring, 'ours', ourReloadSender(ring.nodes[0]!.name), times);
+    await scenarioReload(ring, loopbackGrowth(ring, 'ours', ourReloadSender(ring.nodes[0]!.name)), times);
     expect(ring.nodes[3]!.handle.running()).toBe(false);
   }, 150_000);
 
@@ -65,7 +65,7 @@ for (const [impls, added] of [[['reference', 'ours', 'reference'], 'ours'], [['o
 
     it('the added daemon joins and leaves by RELOAD; the others keep their clients', async () => {
       await scenarioJoin(ring);
-      await scenarioReload(ring, added, referenceReloadSender(refMonitor!, ring.nodes[0]!.name), times);
+      await scenarioReload(ring, loopbackGrowth(ring, added, referenceReloadSender(refMonitor!, ring.nodes[0]!.name)), times);
     }, 150_000);
 
     it("n0's interface port changed: both implementations refuse with the same message and exit", async () => {

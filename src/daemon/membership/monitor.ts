@@ -81,7 +81,11 @@ export function onReload(s: MembershipState, now: number): void {
  * it, then loses the token so that the ring re-forms with the new set of daemons.
  */
 export function initiateReload(s: MembershipState, now: number): void {
-  if (s.state !== MembState.OP || s.reloadLoading) return;
+  if (s.state !== MembState.OP) return;
+  if (s.reloadLoading) {
+    s.reloadPending = true; // another RELOAD while the file is read: it runs at the next OP
+    return;
+  }
   s.reloadPending = false;
   s.push({ kind: 'reload' });
   if (s.reloadHook === undefined) memberTokenLoss(s, now);
