@@ -208,8 +208,8 @@ async function openEdges(rt: DaemonRuntime, core: DaemonCore, options: StartDaem
   }
 }
 
-export async function startDaemon(options: StartDaemonOptions): Promise<RunningDaemon> {
-  const log = options.log ?? silentLog;
+/** This daemon in its configuration (`-n`, else a local address), logged as the reference logs it. */
+function findSelf(options: StartDaemonOptions, log: CoreLog): { selection: SelectDaemonOptions; self: DaemonSpec; settings: DaemonSettings } {
   const selection: SelectDaemonOptions = {
     ...(options.name !== undefined ? { name: options.name } : {}),
     localAddresses: options.localAddresses ?? localIPv4Addresses(),
@@ -219,7 +219,12 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   const id = procIdToIp(settings.self.procId);
   log.info({ hash: settings.configHash }, `Hash value for this configuration is: ${settings.configHash}`);
   log.info({ daemon: self.name, id, port: settings.port }, `My name: ${self.name}, id: ${id}, port: ${settings.port}`);
+  return { selection, self, settings };
+}
 
+export async function startDaemon(options: StartDaemonOptions): Promise<RunningDaemon> {
+  const log = options.log ?? silentLog;
+  const { selection, self, settings } = findSelf(options, log);
   const clock = (): number => performance.now();
   const reload = new ReloadWiring(options, selection, settings, log, clock);
   const { node, core } = buildMachines(options, settings, clock, log, reload);
