@@ -110,9 +110,9 @@ function accessRules(options: StartDaemonOptions, settings: DaemonSettings, log:
 }
 
 /**
- * A configuration reload's late-bound wiring: the node asks for spread.conf (start), reload.ts
- * reads it, the node takes the answer; the runtime hands the new configuration to the edges
- * (reconfigure).
+ * A configuration reload's wiring: the node's `reload` action (start) has reload.ts read
+ * spread.conf, the node takes the answer; its `reconfigure` action hands the new configuration
+ * to the edges (reconfigure).
  */
 class ReloadWiring {
   config: SpreadConfig;
@@ -167,7 +167,7 @@ function buildMachines(options: StartDaemonOptions, settings: DaemonSettings, cl
     now: clock,
     wallClock: () => wall() / 1000,
     log: log.child({ cat: 'MEMBERSHIP' }),
-    reloadConfig: reload.start,
+    reloadByEdge: true,
     status: {
       sessions: () => core?.stats.sessions ?? 0,
       groups: () => core?.groupsLayer.size ?? 0,
@@ -238,6 +238,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     orderingBatch: options.orderingBatch ?? 1000,
     onFirstRing: (ringId) => resolveFirstRing(ringId),
     onExit: (reason, fatal) => resolveExit({ reason, fatal }),
+    onReload: reload.start,
     onReconfigure: reload.reconfigure,
   }));
   const listening = await openEdges(rt, core, options, self, settings, clock, log);

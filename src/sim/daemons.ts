@@ -321,7 +321,7 @@ export class DaemonSim {
     const node = new DaemonNode({
       config, myId: d.id, now: () => this.now, wallClock: (now) => this.epoch + now / 1000,
       status: { sessions: () => 0, groups: () => d.core.groups, gstate: () => 1 },
-      reloadConfig: () => this.at(this.now, () => this.reloaded(d, d.incarnation)),
+      reloadByEdge: true,
     });
     d.node = node;
     d.core = new SimCore({
@@ -412,6 +412,11 @@ export class DaemonSim {
       case 'configuration':
         d.reports.push(a);
         break;
+      case 'reload': {
+        const incarnation = d.incarnation;
+        this.at(this.now, () => this.reloaded(d, incarnation));
+        break;
+      }
       case 'reconfigure':
         d.running = a.config;
         d.core.core.reconfigure(a.config.daemons.map((x) => ({ name: x.name, procId: x.id | 0 })));

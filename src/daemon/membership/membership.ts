@@ -11,7 +11,7 @@
  *            ringProgress(now)                    the ring engine processed a token (EVS end,
  *                                                 MAX_EVS_ROUNDS)
  *            requestReload(now), reloadLoaded(…)  a RELOAD of this daemon alone; the edge's
- *                                                 answer to the reload hook (monitor.ts)
+ *                                                 answer to a `reload` action (monitor.ts)
  *   outputs  takeActions(): send / timer / deliver / transitional / regular / exit / log
  *   ring     RingPort (ring-port.ts): read the ring's counters, stop it, install the new ring,
  *            complete EVS
@@ -169,7 +169,7 @@ export class Membership {
     this.finish(now);
   }
 
-  /** The edge's answer to a RELOAD's reload hook (SPEC.md Part IX §6): the new configuration, null (unchanged) or 'refused'. */
+  /** The edge's answer to a `reload` action (SPEC.md Part IX §6): the new configuration, null (unchanged) or 'refused'. */
   reloadLoaded(r: MembershipReload | null | 'refused', now: number): void {
     reloadLoaded(this.s, r, now);
     this.finish(now);

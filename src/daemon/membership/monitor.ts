@@ -77,8 +77,9 @@ export function onReload(s: MembershipState, now: number): void {
 }
 
 /**
- * Prot_initiate_conf_reload: the edge reloads the configuration (the hook), membership takes
- * it, then loses the token so that the ring re-forms with the new set of daemons.
+ * Prot_initiate_conf_reload: the edge reloads the configuration (the `reload` action, answered
+ * by reloadLoaded), membership takes it, then loses the token so that the ring re-forms with
+ * the new set of daemons.
  */
 export function initiateReload(s: MembershipState, now: number): void {
   if (s.state !== MembState.OP) return;
@@ -88,8 +89,8 @@ export function initiateReload(s: MembershipState, now: number): void {
   }
   s.reloadPending = false;
   s.push({ kind: 'reload' });
-  if (s.reloadHook === undefined) memberTokenLoss(s, now);
-  else s.reloadLoading = s.reloadHook() === 'later';
+  if (s.reloadByEdge) s.reloadLoading = true;
+  else memberTokenLoss(s, now);
 }
 
 /**

@@ -31,11 +31,11 @@ export interface MembershipSettings {
    */
   readonly wallClock?: (now: number) => number;
   /**
-   * Conf_reload_initiate, asked when a RELOAD runs in OP. 'later': the edge reads spread.conf
-   * and answers with Membership.reloadLoaded. Without a hook: nothing changed, the token is
-   * lost at once.
+   * Conf_reload_initiate is the edge's: it answers every `reload` action with
+   * Membership.reloadLoaded (the file read). Default false: a RELOAD loses the token at once
+   * and the configuration stays.
    */
-  readonly reload?: () => 'later';
+  readonly reloadByEdge?: boolean;
 }
 
 /**

@@ -72,8 +72,8 @@ export class MembershipState {
   partition: MonitorPartition;
   dangerousMonitor: boolean;
   readonly timeouts: MembershipTimeouts;
-  /** Asked for the reloaded configuration when a RELOAD runs (settings.reload). */
-  readonly reloadHook: MembershipSettings['reload'];
+  /** The edge answers `reload` actions (settings.reloadByEdge). */
+  readonly reloadByEdge: boolean;
   readonly wallClock: (now: number) => number;
   readonly port: RingPort;
   readonly timers = new MembershipTimers();
@@ -107,7 +107,7 @@ export class MembershipState {
   membershipChanges = 0;
   started = false;
   reloadPending = false;
-  /** A RELOAD ran and the edge is reading spread.conf (settings.reload answered 'later'). */
+  /** A RELOAD ran and the edge is reading spread.conf (settings.reloadByEdge). */
   reloadLoading = false;
   /** Conf_in_reload_singleton_state: every daemon is its own partition component until my next regular ring. */
   reloadSingleton = false;
@@ -123,7 +123,7 @@ export class MembershipState {
   ) {
     this.conf = conf;
     this.partition = partition;
-    this.reloadHook = settings.reload;
+    this.reloadByEdge = settings.reloadByEdge ?? false;
     this.myId = this.conf.myId;
     this.confHash = settings.confHash >>> 0;
     this.timeouts = settings.timeouts;

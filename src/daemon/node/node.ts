@@ -11,10 +11,12 @@
  *            timer(timer, now)                     a timer armed by a `timer` action fired
  *                                                  ({owner: 'ring' | 'memb', timer}: whose timer)
  *            drain(now)                            after the core called into the ordering
- *   outputs  takeActions(): send / send-raw / timer / configuration / ordering / reconfigure / exit
+ *   outputs  takeActions(): send / send-raw / timer / configuration / ordering / reload /
+ *            reconfigure / exit
  *
- * Configuration reload (SPEC.md Part IX §6): when membership runs a RELOAD the edge's
- * `reloadConfig` starts reading spread.conf and answers with reloadLoaded; a changed
+ * Configuration reload (SPEC.md Part IX §6): when membership runs a RELOAD the node asks the
+ * edge with a `reload` action (with `reloadByEdge`); the edge reads spread.conf and answers
+ * reloadLoaded; a changed
  * configuration goes to the engine (hash, segments, windows) and to membership here, and to
  * the edge's UDP plan and groups layer through a `reconfigure` action queued before anything
  * the token loss then sends.
@@ -78,6 +80,8 @@ export type NodeAction =
   | { readonly kind: 'configuration'; readonly ringId: RingId; readonly members: readonly number[]; readonly first: boolean }
   /** The ordering layer has events: the core should process them. */
   | { readonly kind: 'ordering' }
+  /** A RELOAD runs (`signal`: ours, requestReload): read spread.conf and answer reloadLoaded. */
+  | { readonly kind: 'reload'; readonly origin: 'monitor' | 'signal' }
   /** A reloaded configuration: the edge's UDP plan and the groups layer take it now. */
   | { readonly kind: 'reconfigure'; readonly config: SpreadConfig }
   /** A monitor told this daemon to exit (PARTITION component −1); `fatal`: a RELOAD the reference exits on. */
@@ -109,11 +113,11 @@ export interface DaemonNodeOptions {
   readonly log?: CoreLog;
   readonly status?: NodeStatusSource;
   /**
-   * Conf_reload_initiate at the edge: a RELOAD runs (`signal`: ours, requestReload); read
-   * spread.conf and answer with reloadLoaded. Without it a RELOAD re-forms the ring with the
-   * running configuration.
+   * The edge reads spread.conf for every `reload` action and answers reloadLoaded
+   * (Conf_reload_initiate). Default false: a RELOAD re-forms the ring with the running
+   * configuration.
    */
-  readonly reloadConfig?: (origin: 'monitor' | 'signal') => void;
+  readonly reloadByEdge?: boolean;
 }
 
 export interface NodeStats {
@@ -136,7 +140,6 @@ export class DaemonNode {
   private dangerousMonitor: boolean;
   private readonly procIndex = new Map<number, number>();
   private readonly status: NodeStatusSource | undefined;
-  private readonly reloadConfig: DaemonNodeOptions['reloadConfig'];
   /** The RELOAD waiting for OP is ours (SIGHUP), not a monitor's. */
   private reloadBySignal = false;
   private out: NodeAction[] = [];
@@ -150,7 +153,6 @@ export class DaemonNode {
     this.myId = options.myId | 0;
     this.log = options.log ?? silentLog;
     this.status = options.status;
-    this.reloadConfig = options.reloadConfig;
     this.dangerousMonitor = config.settings.dangerousMonitor;
     config.daemons.forEach((d, i) => this.procIndex.set(d.id | 0, i));
     const timeouts = effectiveTimeouts(config);
@@ -176,8 +178,8 @@ export class DaemonNode {
       this.engine.takeActions();
     }
     const wall = options.wallClock ?? ((): number => Date.now() / 1000);
-    const reload = this.reloadConfig === undefined ? {} : { reload: () => this.startReload() };
-    this.membership = new Membership({ ...membershipSettingsFromConfig(config, this.myId), wallClock: wall, ...reload }, this.engine);
+    const reloadByEdge = options.reloadByEdge ?? false;
+    this.membership = new Membership({ ...membershipSettingsFromConfig(config, this.myId), wallClock: wall, reloadByEdge }, this.engine);
     this.ordering = new RingOrdering({ engine: this.engine, log: this.log });
   }
 
@@ -366,8 +368,12 @@ export class DaemonNode {
       case 'exit':
         this.out.push({ kind: 'exit', reason: a.reason });
         break;
-      case 'reload':
-        break; // reload() ran already, from inside membership
+      case 'reload': {
+        const origin = this.reloadBySignal ? 'signal' : 'monitor';
+        this.reloadBySignal = false;
+        this.out.push({ kind: 'reload', origin });
+        break;
+      }
 
       case 'log':
         if (a.level === 'error') this.log.error({ state: this.stateName }, a.message);
@@ -375,14 +381,6 @@ export class DaemonNode {
         else this.log.debug({ state: this.stateName }, a.message);
         break;
     }
-  }
-
-  /** Membership's reload hook: the edge reads spread.conf (reloadLoaded follows). */
-  private startReload(): 'later' {
-    const origin = this.reloadBySignal ? 'signal' : 'monitor';
-    this.reloadBySignal = false;
-    this.reloadConfig!(origin);
-    return 'later';
   }
 
   /** A changed configuration into the engine, the monitor checks and the edge; membership's part returned. */

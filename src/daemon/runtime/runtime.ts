@@ -39,6 +39,8 @@ export interface RuntimeOptions {
   readonly onFirstRing: (id: RingId) => void;
   /** `fatal`: a RELOAD the reference exits on (SPEC.md Part IX §6). */
   readonly onExit: (reason: string, fatal: boolean) => void;
+  /** A RELOAD runs: read spread.conf, then node.reloadLoaded (SPEC.md Part IX §6). */
+  readonly onReload: (origin: 'monitor' | 'signal') => void;
   /** A reloaded configuration for the edges (UDP plan, groups layer, names). */
   readonly onReconfigure: (config: SpreadConfig) => void;
 }
@@ -117,6 +119,9 @@ export class DaemonRuntime {
         break;
       case 'configuration':
         this.reportConfiguration(a.ringId, a.members, a.first);
+        break;
+      case 'reload':
+        this.o.onReload(a.origin);
         break;
       case 'reconfigure':
         this.o.onReconfigure(a.config);
