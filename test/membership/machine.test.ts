@@ -374,24 +374,29 @@ describe('monitor and foreign packets', () => {
     expect(fwd[0]!.d.header).toMatchObject({ transmitterId: B, procId: C, type: PacketType.AGREED });
   });
 
-  it('RELOAD: at once in OP (reload action, then token loss), else when OP is reached', () => {
-    const reload = encodeDatagram({
-      kind: 'reload', littleEndian: true,
-      header: { type: PacketType.RELOAD, transmitterId: 0, procId: A, membId: { procId: MONITOR_MAGIC, time: 0 }, seq: 0, tokenRound: 0, confHash: MONITOR_HASH, dataLen: 0, padding: 0, fragIndex: 0, fragLen: 0 },
-    });
-    const rig = new Rig([[A], [B]], A);
-    rig.m.start(0);
-    rig.take();
-    rig.runTo(501);
-    rig.feed('data', reload); // GATHER: pending
-    expect(rig.actions.some((a) => a.kind === 'reload')).toBe(false);
-    rig.runTo(500 + 1250 + 1); // singleton FORM2 to myself
+  const reload = encodeDatagram({
+    kind: 'reload', littleEndian: true,
+    header: { type: PacketType.RELOAD, transmitterId: 0, procId: A, membId: { procId: MONITOR_MAGIC, time: 0 }, seq: 0, tokenRound: 0, confHash: MONITOR_HASH, dataLen: 0, padding: 0, fragIndex: 0, fragLen: 0 },
+  });
+  /** The first ring, A alone: its FORM2 to itself read, EVS complete (OP). */
+  const singletonRing = (rig: Rig): void => {
+    rig.runTo(500 + 1250 + 1);
     const f2 = rig.sends().filter((s) => s.d.kind === 'form2')[0]!;
     rig.feed('token', f2.bytes);
     rig.port.myAru = rig.port.installed!.lastSeq;
     rig.port.aru = rig.port.installed!.lastSeq;
     rig.m.ringProgress(rig.now);
     rig.take();
+  };
+
+  it('RELOAD: at once in OP (reload action, then token loss), else when OP is reached', () => {
+    const rig = new Rig([[A], [B]], A);
+    rig.m.start(0);
+    rig.take();
+    rig.runTo(501);
+    rig.feed('data', reload); // GATHER: pending
+    expect(rig.actions.some((a) => a.kind === 'reload')).toBe(false);
+    singletonRing(rig);
     expect(rig.actions.some((a) => a.kind === 'reload')).toBe(true);
     expect(rig.m.memberState).toBe(MembState.SEG);
   });
@@ -400,18 +405,8 @@ describe('monitor and foreign packets', () => {
     const rig = new Rig([[A], [B]], A, { reloadByEdge: true });
     rig.m.start(0);
     rig.take();
-    rig.runTo(500 + 1250 + 1);
-    const f2 = rig.sends().filter((s) => s.d.kind === 'form2')[0]!;
-    rig.feed('token', f2.bytes);
-    rig.port.myAru = rig.port.installed!.lastSeq;
-    rig.port.aru = rig.port.installed!.lastSeq;
-    rig.m.ringProgress(rig.now);
-    rig.take();
+    singletonRing(rig);
     expect(rig.m.memberState).toBe(MembState.OP);
-    const reload = encodeDatagram({
-      kind: 'reload', littleEndian: true,
-      header: { type: PacketType.RELOAD, transmitterId: 0, procId: A, membId: { procId: MONITOR_MAGIC, time: 0 }, seq: 0, tokenRound: 0, confHash: MONITOR_HASH, dataLen: 0, padding: 0, fragIndex: 0, fragLen: 0 },
-    });
     rig.feed('data', reload);
     expect(rig.actions.filter((a) => a.kind === 'reload')).toHaveLength(1);
     expect(rig.m.memberState).toBe(MembState.OP); // the file is being read
