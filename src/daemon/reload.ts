@@ -8,7 +8,7 @@
  *   unchanged  the ring re-forms with the running configuration
  *   changed    `Config Added daemon at IP` per added daemon, then the node and the edges take it
  */
-import { ConfigError, type SelectDaemonOptions, type SpreadConfig } from './config/index.js';
+import type { SelectDaemonOptions, SpreadConfig } from './config/index.js';
 import { reloadOutcome } from './config/reload.js';
 import type { CoreLog } from './core/daemon-core.js';
 import type { NodeReload } from './node/node.js';
@@ -16,7 +16,7 @@ import type { NodeReload } from './node/node.js';
 export interface ReloadSource {
   /** The configuration the daemon runs on now. */
   readonly running: () => SpreadConfig;
-  /** Reads spread.conf again (the `-c` file); rejects with ConfigError when it is unusable. */
+  /** Reads spread.conf again (the `-c` file); rejects (ConfigError) when it is unusable. */
   readonly read: () => Promise<SpreadConfig>;
   /** How this daemon finds itself in the file (its `-n` name, else its local addresses). */
   readonly selection: SelectDaemonOptions;
@@ -44,10 +44,14 @@ export async function readReload(src: ReloadSource, origin: 'monitor' | 'signal'
   try {
     next = await src.read();
   } catch (err) {
-    const message = err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err);
-    return refused(src, origin, `Conf_load_conf_file: ${message}`);
+    return refused(src, origin, `Conf_load_conf_file: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const v = reloadOutcome(src.running(), next, src.selection);
+  let v: ReturnType<typeof reloadOutcome>;
+  try {
+    v = reloadOutcome(src.running(), next, src.selection);
+  } catch (err) {
+    return refused(src, origin, `Conf_reload_initiate: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const by = origin === 'signal' ? 'SIGHUP' : 'monitor RELOAD';
   if (v.kind === 'refused') return refused(src, origin, v.message);
   if (v.kind === 'unchanged') {

@@ -47,7 +47,7 @@ describe('reload verdict', () => {
 });
 
 describe('SIGHUP', () => {
-  it('a RELOAD of this daemon alone: unchanged (the ring re-forms), a daemon added (applied: the new hash), itself removed (refused, the daemon keeps serving)', async () => {
+  it('a RELOAD of this daemon alone: unchanged (the ring re-forms), a daemon added (applied: the new hash), itself removed or a broken file (refused, the daemon keeps serving)', async () => {
     const d = await startDaemonProcess({ args: ['--log-format', 'json'] });
     const seg = `Spread_Segment 127.0.0.255:${d.port} {\n`;
     const waitFor = async (text: string): Promise<void> => {
@@ -69,6 +69,11 @@ describe('SIGHUP', () => {
       writeFileSync(d.confPath, `${seg}\tother 127.0.0.9\n}\n`);
       d.child.kill('SIGHUP');
       await waitFor('SIGHUP: reload refused (the running configuration stays): Conf_load_conf_file: My proc localhost is not in configuration');
+      writeFileSync(d.confPath, `${seg}\tlocalhost 127.0.0.1 {\n`);
+      d.child.kill('SIGHUP');
+      const refusals = (): number => d.stderr().split('SIGHUP: reload refused (the running configuration stays): Conf_load_conf_file: ').length - 1;
+      for (let i = 0; i < 200 && refusals() < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(refusals()).toBe(2);
       expect(d.child.exitCode).toBeNull();
     } finally {
       expect(await d.stop()).toBe(0);

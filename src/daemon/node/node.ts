@@ -16,10 +16,9 @@
  *
  * Configuration reload (SPEC.md Part IX §6): when membership runs a RELOAD the node asks the
  * edge with a `reload` action (with `reloadByEdge`); the edge reads spread.conf and answers
- * reloadLoaded; a changed
- * configuration goes to the engine (hash, segments, windows) and to membership here, and to
- * the edge's UDP plan and groups layer through a `reconfigure` action queued before anything
- * the token loss then sends.
+ * reloadLoaded; a changed configuration goes to the engine (hash, segments, windows) and to
+ * membership here, and to the edge's UDP plan and groups layer through a `reconfigure` action
+ * queued before anything the token loss then sends.
  *
  * Routing, as the reference's Net_recv / Prot_handle_bcast / Prot_handle_token:
  *   PARTITION (data)                  → membership (before any other filter)
@@ -87,7 +86,7 @@ export type NodeAction =
   /** A monitor told this daemon to exit (PARTITION component −1); `fatal`: a RELOAD the reference exits on. */
   | { readonly kind: 'exit'; readonly reason: string; readonly fatal?: boolean };
 
-/** What the edge's `reloadConfig` found in spread.conf. */
+/** What the edge found in spread.conf for a `reload` action (reloadLoaded's argument). */
 export type NodeReload =
   | { readonly kind: 'changed'; readonly config: SpreadConfig; readonly needPartition: boolean }
   | { readonly kind: 'unchanged' }
@@ -140,6 +139,7 @@ export class DaemonNode {
   private dangerousMonitor: boolean;
   private readonly procIndex = new Map<number, number>();
   private readonly status: NodeStatusSource | undefined;
+  private readonly reloadByEdge: boolean;
   /** The RELOAD waiting for OP is ours (SIGHUP), not a monitor's. */
   private reloadBySignal = false;
   private out: NodeAction[] = [];
@@ -178,8 +178,8 @@ export class DaemonNode {
       this.engine.takeActions();
     }
     const wall = options.wallClock ?? ((): number => Date.now() / 1000);
-    const reloadByEdge = options.reloadByEdge ?? false;
-    this.membership = new Membership({ ...membershipSettingsFromConfig(config, this.myId), wallClock: wall, reloadByEdge }, this.engine);
+    this.reloadByEdge = options.reloadByEdge ?? false;
+    this.membership = new Membership({ ...membershipSettingsFromConfig(config, this.myId), wallClock: wall, reloadByEdge: this.reloadByEdge }, this.engine);
     this.ordering = new RingOrdering({ engine: this.engine, log: this.log });
   }
 
@@ -371,10 +371,9 @@ export class DaemonNode {
       case 'reload': {
         const origin = this.reloadBySignal ? 'signal' : 'monitor';
         this.reloadBySignal = false;
-        this.out.push({ kind: 'reload', origin });
+        if (this.reloadByEdge) this.out.push({ kind: 'reload', origin });
         break;
       }
-
       case 'log':
         if (a.level === 'error') this.log.error({ state: this.stateName }, a.message);
         else if (a.level === 'warning') this.log.warn({ state: this.stateName }, a.message);
