@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { referenceBin, repoRoot, startDaemon, type DaemonHandle, type Impl } from './launcher.js';
 import type { MatrixRing } from './matrix-cells.js';
+import { loopbackGrowth, ourReloadSender, referenceReloadSender, scenarioReload, type ReloadTimes } from './reload-ring.js';
 import { openProbe, sleep, waitFor, type Probe, type RingLike } from './ring-scenarios.js';
 import { logRingStatus, startTopology, type Topology, type TopologyOptions } from './topology.js';
 import type { RingStatus } from './topology-conf.js';
@@ -125,6 +126,14 @@ export class Ring implements RingLike {
     n.alive = true;
   }
 
+  /** A daemon started beside the ring (a reload grows it): a node of the ring from now on, stopped with it. */
+  adopt(impl: Impl, name: string, handle: DaemonHandle, spread: string): RingNode {
+    const node: RingNode = { index: this.nodes.length, impl, name, spread, handle, alive: true };
+    this.nodes.push(node);
+    this.restarted.push(handle);
+    return node;
+  }
+
   async stop(): Promise<void> {
     await Promise.allSettled(this.probes.splice(0).map((p) => p.close()));
     await Promise.allSettled(this.restarted.splice(0).map((h) => h.stop()));
@@ -154,6 +163,21 @@ export class LoopbackMatrixRing extends Ring implements MatrixRing {
 
   heal(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /**
+   * One more daemon of the arrangement's last implementation joins by RELOAD and leaves again
+   * (interop/reload-ring.ts), the RELOAD sent by the reference spmonitor where it is installed,
+   * else by ours.
+   */
+  async reload(): Promise<{ recoveryMs: number[]; compared: string }> {
+    const spmonitor = referenceBin('spmonitor');
+    const as = this.nodes[0]!.name;
+    const send = spmonitor !== undefined ? referenceReloadSender(spmonitor, as) : ourReloadSender(as);
+    const times: ReloadTimes = {};
+    const added = this.impls.at(-1)!;
+    await scenarioReload(this, loopbackGrowth(this, added, send), times);
+    return { recoveryMs: [times.growMs ?? 0, times.shrinkMs ?? 0], compared: `+${added === 'ours' ? 'O' : 'R'} and back by RELOAD (${spmonitor !== undefined ? 'reference' : 'our'} spmonitor): all clients agree` };
   }
 
   async runClient(argv: readonly string[], timeoutMs: number, onOutput?: (text: string) => void): Promise<{ code: number | undefined; out: string; timedOut: boolean }> {

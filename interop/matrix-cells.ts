@@ -26,6 +26,11 @@ export interface MatrixRing extends RingLike {
   /** The flooder to run: the reference's spflooder (path where clients run), or our flood.js. */
   readonly flooder: { kind: 'spflooder'; path: string } | { kind: 'flood'; argv: readonly string[] };
   logTails(lines?: number): string | Promise<string>;
+  /**
+   * The reload cell (interop/reload-ring.ts): one more daemon joins by RELOAD and leaves again;
+   * absent where the backend cannot grow its ring.
+   */
+  reload?(): Promise<{ recoveryMs: number[]; compared: string }>;
 }
 
 /** One cell's deterministic transcript, by client. */

@@ -9,6 +9,7 @@
  *   restart  docker start: the same container, name, address and configuration
  *   isolate  every UDP datagram in and out of one container dropped (iptables run in its
  *            network namespace through nsenter): a partition; heal removes the rules
+ *   reload   one more daemon container joins by RELOAD and leaves again (ring-reload.ts)
  *
  * Ring status comes from each container's log (the reference's membership report, our
  * `ring: N members, id P:T` line), read from its last (re)start on. stop() always tears the
@@ -19,6 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { MatrixRing } from '../matrix-cells.js';
+import { scenarioReload, type ReloadTimes } from '../reload-ring.js';
+import { dockerGrowth } from './ring-reload.js';
 import { openProbe, sleep, type Probe, type RingNodeLike } from '../ring-scenarios.js';
 import { parseOursRing, parseReferenceRing, type RingStatus } from '../topology-conf.js';
 import { clientContainer, layoutNodes, RING_PORT, writeRing, type RingLayout } from './compose.js';
@@ -36,7 +39,7 @@ export function composeCommand(): string[] {
   return [dockerCommand(), 'compose'];
 }
 
-async function docker(args: readonly string[], timeoutMs = 60_000): Promise<string> {
+export async function docker(args: readonly string[], timeoutMs = 60_000): Promise<string> {
   const r = await execa(dockerCommand(), args, { all: true, timeout: timeoutMs, reject: false });
   if (r.exitCode !== 0) throw new Error(`docker ${args.join(' ')}: exit ${r.exitCode}: ${String(r.all ?? '').slice(-1500)}`);
   return String(r.all ?? '');
@@ -57,7 +60,7 @@ export async function imageExists(image: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
-interface DockerNode extends RingNodeLike {
+export interface DockerNode extends RingNodeLike {
   readonly container: string;
   readonly address: string;
   /** Unix seconds of the last (re)start: the log is read from there on. */
@@ -69,6 +72,9 @@ export class DockerRing implements MatrixRing {
   readonly probes: Probe[] = [];
   readonly nodes: DockerNode[];
   startedAt = 0;
+  private confExtra = '';
+  /** Containers started beside the compose project (the reload cell's), removed at stop(). */
+  private readonly started: string[] = [];
 
   private constructor(
     readonly layout: RingLayout,
@@ -82,6 +88,7 @@ export class DockerRing implements MatrixRing {
   static async start(layout: RingLayout, confExtra = ''): Promise<DockerRing> {
     const dir = mkdtempSync(join(tmpdir(), `${layout.project}-`));
     const ring = new DockerRing(layout, dir, writeRing(dir, layout, confExtra));
+    ring.confExtra = confExtra;
     await ring.compose(['down', '-t', '1', '--remove-orphans'], 60_000).catch(() => '');
     try {
       const since = Date.now() / 1000;
@@ -202,9 +209,18 @@ export class DockerRing implements MatrixRing {
     return parts.join('\n');
   }
 
+  /** The reload cell: one more daemon container joins by RELOAD and leaves again (ring-reload.ts). */
+  async reload(): Promise<{ recoveryMs: number[]; compared: string }> {
+    const times: ReloadTimes = {};
+    await scenarioReload(this, dockerGrowth(this, this.confExtra, this.started), times);
+    const added = this.layout.impls.at(-1) === 'ours' ? 'O' : 'R';
+    return { recoveryMs: [times.growMs ?? 0, times.shrinkMs ?? 0], compared: `+${added} and back by RELOAD (our spmonitor): all clients agree` };
+  }
+
   /** Closes the clients and takes the project down (containers and network), whatever happened. */
   async stop(): Promise<void> {
     await Promise.allSettled(this.probes.splice(0).map((p) => p.close()));
+    await Promise.allSettled(this.started.splice(0).map((c) => docker(['rm', '-f', c], 60_000)));
     await this.compose(['down', '-t', '1', '--remove-orphans'], 120_000).catch((err: unknown) => console.error(String(err)));
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -12,10 +12,14 @@
  * (a singleton when no other daemon answers) is installed Seg + Gather timeouts later (about
  * 1.75 s with the LAN defaults), then merges with the others. Clients may connect at once;
  * their messages wait for the ring. `firstRing` resolves when the first ring is installed.
+ *
+ * A RELOAD (a monitor's, or reload() for SIGHUP) reads spread.conf again through
+ * `reloadConfig` (reload.ts); a changed configuration reaches the node, then the UDP edge's plan
+ * and hash, the groups layer's daemons and the membership report's names (SPEC.md Part IX §6).
  */
 import { networkInterfaces } from 'node:os';
 import { selectDaemon } from './config/index.js';
-import type { DaemonSpec, SpreadConfig } from './config/index.js';
+import type { DaemonSpec, SelectDaemonOptions, SpreadConfig } from './config/index.js';
 import { loadAccessFile } from './access-file.js';
 import type { AuthPolicy } from './core/auth.js';
 import { DaemonCore, silentLog } from './core/daemon-core.js';
@@ -29,6 +33,7 @@ import { DaemonNode } from './node/node.js';
 import type { UdpStats } from './net/udp.js';
 import type { MessageCounters } from './ops/counters.js';
 import { DaemonRuntime } from './runtime/runtime.js';
+import { readReload } from './reload.js';
 import { deriveSettings, UNIX_SOCKET_DIR } from './settings.js';
 import type { DaemonSettings } from './settings.js';
 
@@ -49,6 +54,14 @@ export interface StartDaemonOptions {
   readonly orderingBatch?: number;
   /** Counts messages per service between the core and the ring (metrics on). */
   readonly counters?: MessageCounters;
+  /** Reads spread.conf again for a RELOAD (the `-c` file). Default: the configuration given (a RELOAD only re-forms the ring). */
+  readonly reloadConfig?: () => Promise<SpreadConfig>;
+}
+
+/** Why the daemon asks to exit: a monitor's PARTITION −1, or (`fatal`) a RELOAD the reference exits on. */
+export interface DaemonExit {
+  readonly reason: string;
+  readonly fatal: boolean;
 }
 
 export interface RunningDaemon {
@@ -58,13 +71,17 @@ export interface RunningDaemon {
   readonly ringId: RingId | null;
   /** Resolves with the first regular ring's id (or never, if the daemon closes before). */
   readonly firstRing: Promise<RingId>;
-  /** Resolves with the reason when a monitor tells this daemon to exit (PARTITION −1). */
-  readonly exitRequested: Promise<string>;
+  /** Resolves when a monitor tells this daemon to exit (PARTITION −1, or a RELOAD it must refuse). */
+  readonly exitRequested: Promise<DaemonExit>;
+  /** The configuration running now (a reload may have replaced the one given). */
+  readonly config: SpreadConfig;
   readonly stats: CoreStats;
   /** The UDP edge's counters (null before it opened). */
   readonly udpStats: UdpStats | null;
   /** The ring side (tests, status). */
   readonly node: DaemonNode;
+  /** A RELOAD for this daemon alone (SIGHUP): re-read spread.conf; a refusal keeps the running configuration. */
+  reload(): void;
   /** One line for humans: where the daemon listens. */
   describe(): string;
   /** Stops listening, drops every client, closes the UDP sockets, removes the unix socket. Idempotent. */
@@ -92,8 +109,55 @@ function accessRules(options: StartDaemonOptions, settings: DaemonSettings, log:
   return file === null ? null : file.rules;
 }
 
+/**
+ * A configuration reload's wiring: the node's `reload` action (start) has reload.ts read
+ * spread.conf, the node takes the answer; its `reconfigure` action hands the new configuration
+ * to the edges (reconfigure).
+ */
+class ReloadWiring {
+  config: SpreadConfig;
+  /** proc id → daemon name, for the membership report. */
+  readonly names: Map<number, string>;
+  node: DaemonNode | null = null;
+  core: DaemonCore | null = null;
+  rt: DaemonRuntime | null = null;
+  closed = false;
+
+  constructor(
+    private readonly options: StartDaemonOptions,
+    private readonly selection: SelectDaemonOptions,
+    private readonly settings: DaemonSettings,
+    private readonly log: CoreLog,
+    private readonly clock: () => number,
+  ) {
+    this.config = options.config;
+    this.names = new Map(settings.daemons.map((d) => [d.procId | 0, d.name]));
+  }
+
+  readonly start = (origin: 'monitor' | 'signal'): void => {
+    const read = this.options.reloadConfig ?? ((): Promise<SpreadConfig> => Promise.resolve(this.options.config));
+    const src = { running: () => this.config, read, selection: this.selection, log: this.log };
+    void readReload(src, origin).then((r) => {
+      if (this.closed || this.node === null) return;
+      this.node.reloadLoaded(r.node, this.clock());
+      this.rt?.settle();
+    });
+  };
+
+  readonly reconfigure = (config: SpreadConfig): void => {
+    const self = config.daemons.find((d) => (d.id | 0) === this.settings.self.procId)!;
+    const next = deriveSettings(config, self, this.options.unixSocketDir ?? UNIX_SOCKET_DIR);
+    this.config = config;
+    this.rt?.udp?.reconfigure(config, self, next.configHash);
+    this.core?.reconfigure(next.daemons);
+    this.names.clear();
+    for (const d of next.daemons) this.names.set(d.procId | 0, d.name);
+    this.log.info({ hash: next.configHash }, `Hash value for this configuration is: ${next.configHash}`);
+  };
+}
+
 /** The node (ring side) and the core (client side) of one daemon, sans I/O. */
-function buildMachines(options: StartDaemonOptions, settings: DaemonSettings, clock: () => number, log: CoreLog): { node: DaemonNode; core: DaemonCore } {
+function buildMachines(options: StartDaemonOptions, settings: DaemonSettings, clock: () => number, log: CoreLog, reload: ReloadWiring): { node: DaemonNode; core: DaemonCore } {
   const wall = options.wallClock ?? Date.now;
   // The status source reads the core, made right after the node.
   let core: DaemonCore | null = null;
@@ -103,6 +167,7 @@ function buildMachines(options: StartDaemonOptions, settings: DaemonSettings, cl
     now: clock,
     wallClock: () => wall() / 1000,
     log: log.child({ cat: 'MEMBERSHIP' }),
+    reloadByEdge: true,
     status: {
       sessions: () => core?.stats.sessions ?? 0,
       groups: () => core?.groupsLayer.size ?? 0,
@@ -117,6 +182,8 @@ function buildMachines(options: StartDaemonOptions, settings: DaemonSettings, cl
     maxSessionMessages: settings.maxSessionMessages,
     log: log.child({ cat: 'SESSION' }),
   });
+  reload.node = node;
+  reload.core = core;
   return { node, core };
 }
 
@@ -141,30 +208,39 @@ async function openEdges(rt: DaemonRuntime, core: DaemonCore, options: StartDaem
   }
 }
 
-export async function startDaemon(options: StartDaemonOptions): Promise<RunningDaemon> {
-  const log = options.log ?? silentLog;
-  const self = selectDaemon(options.config, {
+/** This daemon in its configuration (`-n`, else a local address), logged as the reference logs it. */
+function findSelf(options: StartDaemonOptions, log: CoreLog): { selection: SelectDaemonOptions; self: DaemonSpec; settings: DaemonSettings } {
+  const selection: SelectDaemonOptions = {
     ...(options.name !== undefined ? { name: options.name } : {}),
     localAddresses: options.localAddresses ?? localIPv4Addresses(),
-  });
+  };
+  const self = selectDaemon(options.config, selection);
   const settings = deriveSettings(options.config, self, options.unixSocketDir ?? UNIX_SOCKET_DIR);
   const id = procIdToIp(settings.self.procId);
   log.info({ hash: settings.configHash }, `Hash value for this configuration is: ${settings.configHash}`);
   log.info({ daemon: self.name, id, port: settings.port }, `My name: ${self.name}, id: ${id}, port: ${settings.port}`);
+  return { selection, self, settings };
+}
 
+export async function startDaemon(options: StartDaemonOptions): Promise<RunningDaemon> {
+  const log = options.log ?? silentLog;
+  const { selection, self, settings } = findSelf(options, log);
   const clock = (): number => performance.now();
-  const { node, core } = buildMachines(options, settings, clock, log);
+  const reload = new ReloadWiring(options, selection, settings, log, clock);
+  const { node, core } = buildMachines(options, settings, clock, log, reload);
   let resolveFirstRing!: (id: RingId) => void;
   const firstRing = new Promise<RingId>((res) => (resolveFirstRing = res));
-  let resolveExit!: (reason: string) => void;
-  const exitRequested = new Promise<string>((res) => (resolveExit = res));
-  const rt = new DaemonRuntime({
+  let resolveExit!: (exit: DaemonExit) => void;
+  const exitRequested = new Promise<DaemonExit>((res) => (resolveExit = res));
+  const rt = (reload.rt = new DaemonRuntime({
     node, core, clock, log,
-    nameOf: new Map(settings.daemons.map((d) => [d.procId | 0, d.name])),
+    nameOf: reload.names,
     orderingBatch: options.orderingBatch ?? 1000,
     onFirstRing: (ringId) => resolveFirstRing(ringId),
-    onExit: (reason) => resolveExit(reason),
-  });
+    onExit: (reason, fatal) => resolveExit({ reason, fatal }),
+    onReload: reload.start,
+    onReconfigure: reload.reconfigure,
+  }));
   const listening = await openEdges(rt, core, options, self, settings, clock, log);
   node.start(clock());
   rt.settle();
@@ -178,6 +254,13 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     },
     firstRing,
     exitRequested,
+    get config() {
+      return reload.config;
+    },
+    reload() {
+      node.requestReload(clock());
+      rt.settle();
+    },
     get stats() {
       return core.stats;
     },
@@ -191,6 +274,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
       return `${self.name} on ${where.join(', ')}`;
     },
     close() {
+      reload.closed = true;
       rt.close();
       closing ??= Promise.all([rt.server?.shutdown(), rt.udp?.close()]).then(() => undefined);
       return closing;

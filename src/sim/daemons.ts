@@ -16,7 +16,8 @@ import { ringMessageFromFrame, ServiceClass, type RingMessage } from '../daemon/
 import type { OrderingEvent } from '../daemon/core/ordering.js';
 import { silentLog } from '../daemon/core/daemon-core.js';
 import type { RingId } from '../wire/daemon/header.js';
-import { DaemonNode, nodeTimerKey, type NodeAction, type NodeTimer } from '../daemon/node/node.js';
+import { DaemonNode, nodeTimerKey, type NodeAction, type NodeReload, type NodeTimer } from '../daemon/node/node.js';
+import { reloadOutcome } from '../daemon/config/reload.js';
 import { ServiceType } from '../wire/client/constants.js';
 import { encodeMessage, makeHint } from '../wire/client/message.js';
 import { encodeDatagram, ipString, MONITOR_HASH, MONITOR_MAGIC, PacketType, procIdOf } from '../wire/daemon/index.js';
@@ -59,6 +60,9 @@ export class SimDaemon {
   pastViolations = 0;
   /** Paused (SIGSTOP) until this virtual time: what arrives meanwhile waits for it. */
   pausedUntil = 0;
+  /** Its spread.conf (read at boot and by a RELOAD; setConfig) and the configuration it runs on. */
+  file: SpreadConfig | null = null;
+  running: SpreadConfig | null = null;
   /** Inputs that arrived while paused, in arrival order (a socket buffer keeps its order). */
   readonly held: (() => void)[] = [];
   constructor(
@@ -188,6 +192,26 @@ export class DaemonSim {
     });
   }
 
+  /**
+   * Daemon `who`'s spread.conf from now on (default: the simulation's): read when it boots
+   * (at once if it never started) and by a RELOAD (SPEC.md Part IX §6).
+   */
+  setConfig(who: number | string, config: SpreadConfig): void {
+    const d = this.daemon(who);
+    d.file = config;
+    if (d.incarnation === 0) this.boot(d);
+  }
+
+  /** A monitor's RELOAD, once to every daemon. */
+  monitorReload(t = this.now): void {
+    this.at(t, () => {
+      const h = { type: PacketType.RELOAD, transmitterId: 0, procId: this.daemons[0]!.id, membId: { procId: MONITOR_MAGIC, time: 0 },
+        seq: 0, tokenRound: 0, confHash: MONITOR_HASH, dataLen: 0, padding: 0, fragIndex: 0, fragLen: 0 };
+      const bytes = encodeDatagram({ kind: 'reload', littleEndian: true, header: h });
+      for (const d of this.daemons) this.at(this.now + 0.05, () => this.receive(d, d.incarnation, 'data', bytes));
+    });
+  }
+
   /** A monitor's PARTITION (sent twice to every daemon): component per configuration index. */
   monitorPartition(components: readonly number[], t = this.now): void {
     this.at(t, () => {
@@ -293,10 +317,11 @@ export class DaemonSim {
   private boot(d: SimDaemon): void {
     if (d.incarnation > 0) d.pastViolations += d.node.stats.violations;
     d.timers.clear();
-    const config = this.config;
+    const config = (d.running = d.file ?? this.config);
     const node = new DaemonNode({
       config, myId: d.id, now: () => this.now, wallClock: (now) => this.epoch + now / 1000,
       status: { sessions: () => 0, groups: () => d.core.groups, gstate: () => 1 },
+      reloadByEdge: true,
     });
     d.node = node;
     d.core = new SimCore({
@@ -310,6 +335,15 @@ export class DaemonSim {
         d.clients.delete(conn);
       },
     });
+  }
+
+  /** The RELOAD's verdict on the daemon's file (reading takes no virtual time). */
+  private reloaded(d: SimDaemon, incarnation: number): void {
+    if (!d.alive || d.incarnation !== incarnation) return;
+    const v = reloadOutcome(d.running!, d.file ?? this.config, { name: d.name, localAddresses: [] });
+    const r: NodeReload = v.kind === 'refused' ? { kind: 'refused', exit: v.message } : v.kind === 'unchanged' ? v : { kind: 'changed', config: v.config, needPartition: v.needPartition };
+    d.node.reloadLoaded(r, this.now);
+    this.settle(d);
   }
 
   private stop(d: SimDaemon): void {
@@ -377,6 +411,15 @@ export class DaemonSim {
       case 'send-raw':
       case 'configuration':
         d.reports.push(a);
+        break;
+      case 'reload': {
+        const incarnation = d.incarnation;
+        this.at(this.now, () => this.reloaded(d, incarnation));
+        break;
+      }
+      case 'reconfigure':
+        d.running = a.config;
+        d.core.core.reconfigure(a.config.daemons.map((x) => ({ name: x.name, procId: x.id | 0 })));
         break;
       case 'exit':
         this.stop(d);

@@ -9,8 +9,9 @@
  * 127.0.0.1, segment 127.0.0.255:4803.
  *
  * Exit codes: 0 after SIGTERM/SIGINT or --check; 64 usage; 78 bad configuration (unreadable,
- * invalid, this host not in it, privileges that cannot be dropped); 69 listening failed (port
- * or socket in use); 70 internal error.
+ * invalid, this host not in it, privileges that cannot be dropped, or a monitor's RELOAD of a
+ * file the reference refuses at run time); 69 listening failed (port or socket in use); 70
+ * internal error. SIGHUP reloads spread.conf (SPEC Part IX §6).
  *
  * Logs (ops/log.ts) go to stderr, or to EventLogFile when the configuration sets one. Clients
  * may connect as soon as the sockets are open; once the first ring is installed (about 1.75 s
@@ -31,7 +32,6 @@ import {
   parseConfig,
 } from '../daemon/config/index.js';
 import type { EventPriority, SpreadConfig } from '../daemon/config/index.js';
-import { reloadVerdict } from '../daemon/config/reload.js';
 import type { CoreLog } from '../daemon/core/daemon-core.js';
 import { AccessFileError, startDaemon, UdpEdgeError } from '../daemon/index.js';
 import type { RunningDaemon } from '../daemon/index.js';
@@ -115,29 +115,13 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 }
 
 /**
- * SIGHUP: re-reads spread.conf and says what a reload would do (config/reload.ts). A change
- * the reference refuses is refused with its message; a changed daemon list is reported but not
- * applied at run time yet (SPEC Part IX §6): the running configuration stays.
+ * SIGHUP (ours; the reference has no handler): a RELOAD for this daemon alone (SPEC Part IX §6),
+ * except that a change the reference refuses keeps the running configuration instead of exiting.
  */
-function onHangup(running: SpreadConfig, file: string | undefined, selfId: number, log: CoreLog): () => void {
+function onHangup(daemon: RunningDaemon, log: CoreLog): () => void {
   const hangup = (): void => {
-    void (async () => {
-      let next: SpreadConfig;
-      try {
-        next = file === undefined ? running : await loadConfig(file);
-      } catch (err) {
-        log.error({}, `SIGHUP: reload refused: ${err instanceof Error ? err.message : String(err)}`);
-        return;
-      }
-      const v = reloadVerdict(running, next, selfId);
-      if (v.kind === 'refused') log.error({}, `SIGHUP: reload refused: ${v.message}`);
-      else if (v.kind === 'unchanged') log.info({}, 'SIGHUP: configuration unchanged');
-      else {
-        const names = (ds: readonly { name: string }[]): string => ds.map((d) => d.name).join(' ') || 'none';
-        log.warn({ added: v.added.length, removed: v.removed.length, needPartition: v.needPartition },
-          `SIGHUP: configuration changed (added: ${names(v.added)}; removed: ${names(v.removed)}): applying it at run time is not supported yet; restart the daemons with the new file`);
-      }
-    })();
+    log.info({}, 'SIGHUP: reloading the configuration');
+    daemon.reload();
   };
   process.on('SIGHUP', hangup);
   return () => void process.off('SIGHUP', hangup);
@@ -184,8 +168,11 @@ interface Extras {
   activity: ActivityLog | null;
 }
 
-/** Announces readiness at the first ring, runs until a stop signal or a monitor's exit, then closes the daemon. */
-async function serve(daemon: RunningDaemon, stop: Promise<unknown>, log: CoreLog, io: CliIo, options: CliOptions): Promise<void> {
+/**
+ * Announces readiness at the first ring, runs until a stop signal or a monitor's exit; the exit
+ * code: 78 when a RELOAD was refused (the reference exits there too), else 0.
+ */
+async function serve(daemon: RunningDaemon, stop: Promise<unknown>, log: CoreLog, io: CliIo, options: CliOptions): Promise<number> {
   // Ready once the first ring is installed; a stop signal or a monitor's exit may come first.
   const first = await Promise.race([
     daemon.firstRing.then(() => 'ring' as const),
@@ -201,7 +188,17 @@ async function serve(daemon: RunningDaemon, stop: Promise<unknown>, log: CoreLog
   const end = first === 'ring'
     ? await Promise.race([stop.then(() => 'stop' as const), daemon.exitRequested.then(() => 'exit' as const)])
     : first;
-  log.info({}, end === 'exit' ? 'Spread daemon exiting: instructed by a monitor' : 'Spread daemon exiting normally!');
+  if (end !== 'exit') {
+    log.info({}, 'Spread daemon exiting normally!');
+    return ExitCode.OK;
+  }
+  const why = await daemon.exitRequested;
+  if (!why.fatal) {
+    log.info({}, 'Spread daemon exiting: instructed by a monitor');
+    return ExitCode.OK;
+  }
+  io.stderr(`spread: ${why.reason}\n`);
+  return ExitCode.CONFIG;
 }
 
 /** Starts the daemon, its metrics and activity log, then drops root; closes what opened on failure. */
@@ -210,7 +207,9 @@ async function start(config: SpreadConfig, args: SpreadArgs, log: CoreLog, extra
   const counters = args.metrics !== undefined || args.activityLog
     ? new MessageCounters((ringId, members) => activity?.membership(ringId.time, members))
     : undefined;
-  const daemon = await startDaemon({ config, ...(args.name !== undefined ? { name: args.name } : {}), log, ...(counters ? { counters } : {}) });
+  const file = args.config;
+  const reloadConfig = (): Promise<SpreadConfig> => (file === undefined ? Promise.resolve(parseConfig(DEFAULT_CONFIG_TEXT, '<default>')) : loadConfig(file));
+  const daemon = await startDaemon({ config, ...(args.name !== undefined ? { name: args.name } : {}), log, reloadConfig, ...(counters ? { counters } : {}) });
   try {
     if (args.activityLog) {
       activity = extras.activity = new ActivityLog(daemon.settings.self.name, {
@@ -274,12 +273,12 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
     if (exit === null) throw err;
     return exit;
   } 
-  const offHangup = onHangup(config, args.config, daemon.settings.self.procId, log);
-  await serve(daemon, stop, log, io, options);
+  const offHangup = onHangup(daemon, log);
+  const code = await serve(daemon, stop, log, io, options);
   offHangup();
   await closeAll(daemon, extras);
   dest?.close();
-  return ExitCode.OK;
+  return code;
 }
 
 /** Entry point for bin/spread.js and `node dist/src/tools/spread.js`. */

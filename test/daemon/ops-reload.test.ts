@@ -41,13 +41,13 @@ describe('reload verdict', () => {
     expect(reloadVerdict(conf(A), conf(A, '127.0.0.254:4803'), SELF)).toMatchObject({ kind: 'refused' });
     expect(reloadVerdict(conf(A), conf('a 127.0.0.1 { D 127.0.0.1 }\n'), SELF)).toMatchObject({
       kind: 'refused',
-      message: expect.stringContaining('My interface spec has changed so must exit: old (127.0.0.1:0 - ') as unknown,
+      message: 'Conf_reload_initiate: My interface spec has changed so must exit: old (127.127.127.127:0 - 7) new (127.127.127.127:0 - 4)',
     });
   });
 });
 
 describe('SIGHUP', () => {
-  it('re-reads spread.conf: unchanged, a daemon added (reported), itself removed (refused); the daemon keeps serving', async () => {
+  it('a RELOAD of this daemon alone: unchanged (the ring re-forms), a daemon added (applied: the new hash), itself removed or a broken file (refused, the daemon keeps serving)', async () => {
     const d = await startDaemonProcess({ args: ['--log-format', 'json'] });
     const seg = `Spread_Segment 127.0.0.255:${d.port} {\n`;
     const waitFor = async (text: string): Promise<void> => {
@@ -56,13 +56,24 @@ describe('SIGHUP', () => {
     };
     try {
       d.child.kill('SIGHUP');
-      await waitFor('SIGHUP: configuration unchanged');
+      await waitFor('SIGHUP: configuration unchanged; the ring re-forms');
+      const hash = /Hash value for this configuration is: (\d+)/.exec(d.stderr())![1]!;
       writeFileSync(d.confPath, `${seg}\tlocalhost 127.0.0.1 { 127.0.0.1 }\n\tother 127.0.0.9\n}\n`);
       d.child.kill('SIGHUP');
       await waitFor('SIGHUP: configuration changed (added: other; removed: none)');
+      await waitFor('Conf_reload_initiate: Config Added daemon at 127.0.0.9');
+      const hashes = (): string[] => [...d.stderr().matchAll(/Hash value for this configuration is: (\d+)/g)].map((m) => m[1]!);
+      for (let i = 0; i < 200 && hashes().length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(hashes()).toHaveLength(2);
+      expect(hashes()[1]).not.toBe(hash);
       writeFileSync(d.confPath, `${seg}\tother 127.0.0.9\n}\n`);
       d.child.kill('SIGHUP');
-      await waitFor('SIGHUP: reload refused: Conf_reload_initiate: I (127.0.0.1) am no longer in config, so exiting.');
+      await waitFor('SIGHUP: reload refused (the running configuration stays): Conf_load_conf_file: My proc localhost is not in configuration');
+      writeFileSync(d.confPath, `${seg}\tlocalhost 127.0.0.1 {\n`);
+      d.child.kill('SIGHUP');
+      const refusals = (): number => d.stderr().split('SIGHUP: reload refused (the running configuration stays): Conf_load_conf_file: ').length - 1;
+      for (let i = 0; i < 200 && refusals() < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(refusals()).toBe(2);
       expect(d.child.exitCode).toBeNull();
     } finally {
       expect(await d.stop()).toBe(0);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { LAN_TIMEOUTS, WAN_TIMEOUTS, parseConfig } from '../../src/daemon/config/index.js';
 import {
   MAX_EVS_ROUNDS, MembState, Membership, MembershipConf, insertRep, membershipSettingsFromConfig, smallestRep, sortMembers,
-  sortReps, type EvsDeliveries, type EvsRing, type MembershipAction, type RingPort,
+  sortReps, type EvsDeliveries, type EvsRing, type MembershipAction, type MembershipSettings, type RingPort,
 } from '../../src/daemon/membership/index.js';
 import type { DeliverAction, SendAction } from '../../src/daemon/ring/actions.js';
 import { decodePacketHeader } from '../../src/wire/daemon/header.js';
@@ -80,7 +80,7 @@ class Rig {
   now = 0;
   readonly actions: MembershipAction[] = [];
   private readonly timers = new Map<string, number>();
-  constructor(segments: number[][], me: number, opts: { dangerousMonitor?: boolean } = {}) {
+  constructor(segments: number[][], me: number, opts: Pick<MembershipSettings, 'dangerousMonitor' | 'reloadByEdge'> = {}) {
     this.m = new Membership({
       myId: me, segments: segments.map((daemons) => ({ daemons })), confHash: HASH, timeouts: LAN_TIMEOUTS,
       wallClock: (now) => 1000 + now / 1000, ...opts,
@@ -374,25 +374,49 @@ describe('monitor and foreign packets', () => {
     expect(fwd[0]!.d.header).toMatchObject({ transmitterId: B, procId: C, type: PacketType.AGREED });
   });
 
-  it('RELOAD: at once in OP (reload action, then token loss), else when OP is reached', () => {
-    const reload = encodeDatagram({
-      kind: 'reload', littleEndian: true,
-      header: { type: PacketType.RELOAD, transmitterId: 0, procId: A, membId: { procId: MONITOR_MAGIC, time: 0 }, seq: 0, tokenRound: 0, confHash: MONITOR_HASH, dataLen: 0, padding: 0, fragIndex: 0, fragLen: 0 },
-    });
-    const rig = new Rig([[A], [B]], A);
-    rig.m.start(0);
-    rig.take();
-    rig.runTo(501);
-    rig.feed('data', reload); // GATHER: pending
-    expect(rig.actions.some((a) => a.kind === 'reload')).toBe(false);
-    rig.runTo(500 + 1250 + 1); // singleton FORM2 to myself
+  const reload = encodeDatagram({
+    kind: 'reload', littleEndian: true,
+    header: { type: PacketType.RELOAD, transmitterId: 0, procId: A, membId: { procId: MONITOR_MAGIC, time: 0 }, seq: 0, tokenRound: 0, confHash: MONITOR_HASH, dataLen: 0, padding: 0, fragIndex: 0, fragLen: 0 },
+  });
+  /** The first ring, A alone: its FORM2 to itself read, EVS complete (OP). */
+  const singletonRing = (rig: Rig): void => {
+    rig.runTo(500 + 1250 + 1);
     const f2 = rig.sends().filter((s) => s.d.kind === 'form2')[0]!;
     rig.feed('token', f2.bytes);
     rig.port.myAru = rig.port.installed!.lastSeq;
     rig.port.aru = rig.port.installed!.lastSeq;
     rig.m.ringProgress(rig.now);
     rig.take();
+  };
+
+  it('RELOAD: at once in OP (reload action, then token loss), else when OP is reached', () => {
+    const rig = new Rig([[A], [B]], A);
+    rig.m.start(0);
+    rig.take();
+    rig.runTo(501);
+    rig.feed('data', reload); // GATHER: pending
+    expect(rig.actions.some((a) => a.kind === 'reload')).toBe(false);
+    singletonRing(rig);
     expect(rig.actions.some((a) => a.kind === 'reload')).toBe(true);
     expect(rig.m.memberState).toBe(MembState.SEG);
+  });
+
+  it('RELOAD answered by the edge: the new conf and hash are taken, then the token is lost', () => {
+    const rig = new Rig([[A], [B]], A, { reloadByEdge: true });
+    rig.m.start(0);
+    rig.take();
+    singletonRing(rig);
+    expect(rig.m.memberState).toBe(MembState.OP);
+    rig.feed('data', reload);
+    expect(rig.actions.filter((a) => a.kind === 'reload')).toHaveLength(1);
+    expect(rig.m.memberState).toBe(MembState.OP); // the file is being read
+    const sent = rig.actions.length;
+    rig.m.reloadLoaded({ segments: [{ daemons: [A] }, { daemons: [B] }, { daemons: [C] }], confHash: 99, dangerousMonitor: false, needPartition: false }, rig.now);
+    rig.take();
+    expect(rig.m.memberState).toBe(MembState.SEG);
+    expect(rig.m.conf.numProcs).toBe(3);
+    rig.runTo(rig.now + 3000);
+    const toC = rig.actions.slice(sent).filter((a): a is SendAction => a.kind === 'send' && a.to === 'proc' && a.target === C).map((a) => decode(a));
+    expect(toC.some((d) => d.kind === 'join' && d.header.confHash === 99)).toBe(true);
   });
 });

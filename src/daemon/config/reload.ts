@@ -7,8 +7,13 @@
  *   unchanged the same configuration hash
  *   changed   daemons added / removed; `needPartition` when a daemon present in both changed
  *             (the reference then re-forms every daemon alone before merging)
+ *
+ * reloadOutcome first finds this daemon in the new file the way the reference's loader does
+ * (by `-n` name, else by a local address), which refuses with the loader's own message.
  */
+import { DaemonSelectionError } from './errors.js';
 import { configHash, ipToString } from './hash.js';
+import { selectDaemon, type SelectDaemonOptions } from './runtime.js';
 import type { DaemonSpec, Interface, SpreadConfig } from './types.js';
 
 export type ReloadVerdict =
@@ -30,7 +35,8 @@ function identityDiffers(oc: SpreadConfig, o: DaemonSpec, nc: SpreadConfig, n: D
 const ifcDiffers = (a: Interface | undefined, b: Interface | undefined): boolean =>
   a === undefined || b === undefined || a.ip !== b.ip || a.port !== b.port || a.type !== b.type;
 
-const ifcText = (i: Interface): string => `${i.address}:${i.port} - ${i.type}`;
+/** As the reference prints an interface in its refusal: the address's first byte four times (its format's quirk). */
+const ifcText = (i: Interface): string => `${Array(4).fill(i.ip >>> 24).join('.')}:${i.port} - ${i.type}`;
 
 function describe(c: SpreadConfig, d: DaemonSpec): string {
   return `name (${d.name}), num_if: ${d.interfaces.length}, bcast: ${ipToString(segAddress(c, d))}`;
@@ -65,4 +71,29 @@ export function reloadVerdict(oldConfig: SpreadConfig, newConfig: SpreadConfig, 
     return o !== undefined && (identityDiffers(oldConfig, o, newConfig, n) || n.interfaces.some((ifc, k) => ifcDiffers(o.interfaces[k], ifc)));
   });
   return { kind: 'changed', added, removed, needPartition };
+}
+
+/** What a reload does: the verdict, with the new configuration and this daemon's entry in it when it changed. */
+export type ReloadOutcome =
+  | Exclude<ReloadVerdict, { kind: 'changed' }>
+  | (Extract<ReloadVerdict, { kind: 'changed' }> & { readonly config: SpreadConfig; readonly self: DaemonSpec });
+
+/**
+ * Conf_load_conf_file then Conf_reload_initiate: this daemon found in `next` (by name, else by
+ * a local address; not found ⇒ the loader's refusal), then the checks of reloadVerdict on its
+ * id in the new file.
+ */
+export function reloadOutcome(running: SpreadConfig, next: SpreadConfig, selection: SelectDaemonOptions): ReloadOutcome {
+  let self: DaemonSpec;
+  try {
+    self = selectDaemon(next, selection);
+  } catch (err) {
+    if (!(err instanceof DaemonSelectionError)) throw err;
+    const message = selection.name !== undefined
+      ? `Conf_load_conf_file: My proc ${selection.name} is not in configuration`
+      : 'Conf_load_conf_file: None of local IPs found in configuration';
+    return { kind: 'refused', message };
+  }
+  const v = reloadVerdict(running, next, self.id);
+  return v.kind === 'changed' ? { ...v, config: next, self } : v;
 }

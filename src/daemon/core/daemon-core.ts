@@ -209,6 +209,11 @@ export class DaemonCore {
     return this.groups;
   }
 
+  /** A reloaded configuration's daemons, in its order (SPEC.md Part IX §6: Sess_signal_conf_reload). */
+  reconfigure(daemons: readonly DaemonRef[]): void {
+    this.groups.reconfigure(daemons);
+  }
+
   /** Actions produced since the last call, in order. */
   takeActions(): CoreAction[] {
     return this.actions.splice(0, this.actions.length);

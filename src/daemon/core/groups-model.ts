@@ -68,6 +68,13 @@ export class ConfOrder {
   private readonly index = new Map<number, number>();
 
   constructor(daemons: readonly DaemonRef[]) {
+    this.replace(daemons);
+  }
+
+  /** A reloaded configuration's daemons (G_signal_conf_reload); re-sort what was sorted by the old order. */
+  replace(daemons: readonly DaemonRef[]): void {
+    this.byName.clear();
+    this.index.clear();
     daemons.forEach((d, i) => {
       if (!this.byName.has(d.name)) this.byName.set(d.name, d);
       if (!this.index.has(d.procId)) this.index.set(d.procId, i);

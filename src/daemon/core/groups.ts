@@ -127,6 +127,16 @@ export class GroupsLayer {
     this.sync = new GroupsExchange(this.table, me.procId, options.myDaemon, this.warn);
   }
 
+  /**
+   * G_signal_conf_reload (SPEC.md Part IX §6): the daemons of a reloaded configuration; every
+   * group's daemon list is re-sorted in the new configuration order (daemons no longer
+   * configured sort last, until the ring change drops them).
+   */
+  reconfigure(daemons: readonly DaemonRef[]): void {
+    this.conf.replace(daemons);
+    for (const g of this.table.inOrder()) g.daemons.sort((a, b) => this.conf.compare(a.procId, b.procId));
+  }
+
   // ------------------------------------------------------------------------------------------
   // Queries
 

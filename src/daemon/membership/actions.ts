@@ -66,9 +66,9 @@ export interface RegularAction {
 }
 
 /**
- * A monitor RELOAD reached OP: re-read spread.conf now (Conf_reload_initiate). Membership has
- * already started the token loss that follows; a configuration whose daemons changed identity
- * needs a new Membership/engine pair (not handled here).
+ * A RELOAD reached OP: re-read spread.conf now (Conf_reload_initiate). With reloadByEdge the
+ * edge answers Membership.reloadLoaded and the token loss follows it; else membership has
+ * lost the token already, on the running configuration.
  */
 export interface ReloadAction {
   readonly kind: 'reload';

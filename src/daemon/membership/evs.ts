@@ -9,6 +9,7 @@ import type { Form2Token, RingRecord } from '../../wire/daemon/form.js';
 import { firstRegularToken } from '../../wire/daemon/token.js';
 import { MembershipTimer } from './actions.js';
 import { sendForm } from './form1.js';
+import { endReloadSingleton } from './monitor.js';
 import { MembState, copyId, membStateName, sameId, type MembershipState } from './state.js';
 
 export function onForm2(s: MembershipState, t: Form2Token, now: number): void {
@@ -133,4 +134,5 @@ export function completeEvs(s: MembershipState, now: number): void {
   s.shiftToOp(now);
   s.push({ kind: 'regular', members: s.membership.slice(), ringId: copyId(s.membershipId) });
   s.log('info', `membership id is (${s.membershipId.procId >>> 0}, ${s.membershipId.time}), ${s.membership.length} members`);
+  endReloadSingleton(s, now);
 }

@@ -8,6 +8,6 @@ export * from './actions.js';
 export type { EvsDeliveries, EvsRing, RingPort } from './ring-port.js';
 export {
   FORM_SEQ_MARGIN, INITIAL_RING_TIME, MAX_EVS_ROUNDS, PARTITION_TIMEOUT_MS, membershipSettingsFromConfig,
-  type MembershipSettings,
+  type MembershipReload, type MembershipSettings,
 } from './settings.js';
 export { insertMember, insertRep, smallestMember, smallestRep, sortMembers, sortReps, type Rep } from './reps.js';

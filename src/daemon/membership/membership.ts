@@ -10,6 +10,8 @@
  *            tokenLost(now)                       the ring engine reported token loss
  *            ringProgress(now)                    the ring engine processed a token (EVS end,
  *                                                 MAX_EVS_ROUNDS)
+ *            requestReload(now), reloadLoaded(…)  a RELOAD of this daemon alone; the edge's
+ *                                                 answer to a `reload` action (monitor.ts)
  *   outputs  takeActions(): send / timer / deliver / transitional / regular / exit / log
  *   ring     RingPort (ring-port.ts): read the ring's counters, stop it, install the new ring,
  *            complete EVS
@@ -33,10 +35,10 @@ import { MembershipConf } from './conf.js';
 import { checkCommit, completeEvs, evsComplete, onForm2 } from './evs.js';
 import { onForm1 } from './form1.js';
 import { formOrFail, gatherOrRepresented, scastAlive, sendJoin, shiftToSeg } from './gather.js';
-import { MonitorPartition, initiateReload, onPartition, onReload } from './monitor.js';
+import { MonitorPartition, initiateReload, onPartition, onReload, reloadLoaded } from './monitor.js';
 import { lookupNewMembers, onAlive, onDataPacket, onJoin, onRefer } from './operational.js';
 import type { RingPort } from './ring-port.js';
-import { INITIAL_RING_TIME, MAX_EVS_ROUNDS, type MembershipSettings } from './settings.js';
+import { INITIAL_RING_TIME, MAX_EVS_ROUNDS, type MembershipReload, type MembershipSettings } from './settings.js';
 import { MembState, MembershipState, copyId, membStateName, type MembershipStatus } from './state.js';
 import { memberTokenLoss } from './token-loss.js';
 
@@ -63,12 +65,16 @@ function isDataPacket(bytes: Uint8Array): boolean {
 }
 
 export class Membership {
-  readonly conf: MembershipConf;
   private readonly s: MembershipState;
 
   constructor(settings: MembershipSettings, port: RingPort) {
-    this.conf = new MembershipConf(settings.myId, settings.segments);
-    this.s = new MembershipState(settings, this.conf, port, new MonitorPartition(this.conf));
+    const conf = new MembershipConf(settings.myId, settings.segments);
+    this.s = new MembershipState(settings, conf, port, new MonitorPartition(conf));
+  }
+
+  /** The configuration as membership sees it (a reload replaces it). */
+  get conf(): MembershipConf {
+    return this.s.conf;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -154,6 +160,18 @@ export class Membership {
   handleTimer(timer: MembershipTimer, now: number): void {
     const at = this.s.timers.deadlineOf(timer);
     if (at !== null && now >= at) this.fire(timer, now);
+    this.finish(now);
+  }
+
+  /** A RELOAD for this daemon alone (ours: SIGHUP), as if a monitor's had arrived. */
+  requestReload(now: number): void {
+    onReload(this.s, now);
+    this.finish(now);
+  }
+
+  /** The edge's answer to a `reload` action (SPEC.md Part IX §6): the new configuration, null (unchanged) or 'refused'. */
+  reloadLoaded(r: MembershipReload | null | 'refused', now: number): void {
+    reloadLoaded(this.s, r, now);
     this.finish(now);
   }
 

@@ -30,6 +30,24 @@ export interface MembershipSettings {
    * wall-clock seconds (gettimeofday in the reference). Default: Date.now() / 1000.
    */
   readonly wallClock?: (now: number) => number;
+  /**
+   * Conf_reload_initiate is the edge's: it answers every `reload` action with
+   * Membership.reloadLoaded (the file read). Default false: a RELOAD loses the token at once
+   * and the configuration stays.
+   */
+  readonly reloadByEdge?: boolean;
+}
+
+/**
+ * A reloaded configuration as membership takes it (SPEC.md Part IX §6); null: unchanged;
+ * 'refused': not applied (the daemon keeps running on its configuration, or is exiting).
+ */
+export interface MembershipReload {
+  readonly segments: readonly RingSegmentSpec[];
+  readonly confHash: number;
+  readonly dangerousMonitor: boolean;
+  /** A daemon present before and after changed: every daemon alone first (the singleton partition). */
+  readonly needPartition: boolean;
 }
 
 /** Settings for daemon `myId` of a loaded configuration: LAN/WAN default timeouts unless all nine are configured. */

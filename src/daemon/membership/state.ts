@@ -66,9 +66,14 @@ export function copyId(m: RingId): RingId {
 
 export class MembershipState {
   readonly myId: number;
-  readonly confHash: number;
+  /** These three change with a configuration reload (monitor.ts: applyReload). */
+  confHash: number;
+  conf: MembershipConf;
+  partition: MonitorPartition;
+  dangerousMonitor: boolean;
   readonly timeouts: MembershipTimeouts;
-  readonly dangerousMonitor: boolean;
+  /** The edge answers `reload` actions (settings.reloadByEdge). */
+  readonly reloadByEdge: boolean;
   readonly wallClock: (now: number) => number;
   readonly port: RingPort;
   readonly timers = new MembershipTimers();
@@ -102,16 +107,23 @@ export class MembershipState {
   membershipChanges = 0;
   started = false;
   reloadPending = false;
+  /** A RELOAD ran and the edge is reading spread.conf (settings.reloadByEdge). */
+  reloadLoading = false;
+  /** Conf_in_reload_singleton_state: every daemon is its own partition component until my next regular ring. */
+  reloadSingleton = false;
 
   private out: MembershipAction[] = [];
 
   constructor(
     settings: MembershipSettings,
-    readonly conf: MembershipConf,
+    conf: MembershipConf,
     port: RingPort,
     /** The monitor partition (§12), on conf. */
-    readonly partition: MonitorPartition,
+    partition: MonitorPartition,
   ) {
+    this.conf = conf;
+    this.partition = partition;
+    this.reloadByEdge = settings.reloadByEdge ?? false;
     this.myId = this.conf.myId;
     this.confHash = settings.confHash >>> 0;
     this.timeouts = settings.timeouts;

@@ -142,8 +142,9 @@ class OncePerInterval {
 const silent: UdpLog = { warn() {}, debug() {} };
 
 export class UdpEdge {
-  readonly plan: UdpPlan;
-  readonly confHash: number;
+  /** Replaced (never mutated) by reconfigure. */
+  plan: UdpPlan;
+  confHash: number;
   readonly stats: UdpStats;
 
   /** Which socket backend the edge runs on. */
@@ -256,6 +257,15 @@ export class UdpEdge {
     const ip = typeof address === 'number' ? address >>> 0 : ipNumber(address);
     if (ip === null) return this.unknown('data', 'proc', port);
     return this.transmit('data', ip, ipString(ip), port, bytes);
+  }
+
+  /**
+   * A reloaded configuration (SPEC.md Part IX §6, Net_signal_conf_reload): where sends go and
+   * the hash datagrams must carry change; the sockets stay as they were opened.
+   */
+  reconfigure(config: UdpEdgeOptions['config'], self: DaemonSpec, confHash = configHash(config)): void {
+    this.plan = { ...planUdp(config, self), binds: this.plan.binds };
+    this.confHash = confHash >>> 0;
   }
 
   /** Closes every socket. Idempotent; pending sends may be lost. */

@@ -5,11 +5,20 @@
  * sockets and timers are daemon.ts (and, on a virtual clock and network, src/sim/daemons.ts).
  *
  *   inputs   start(now)                            Memb_init: the first ring follows Seg + Gather
+ *            requestReload(now)                    a RELOAD for this daemon alone (SIGHUP)
+ *            reloadLoaded(reload, now)             the edge read spread.conf for a RELOAD
  *            datagram(channel, bytes, now)         a UDP datagram that passed the edge's screen
  *            timer(timer, now)                     a timer armed by a `timer` action fired
  *                                                  ({owner: 'ring' | 'memb', timer}: whose timer)
  *            drain(now)                            after the core called into the ordering
- *   outputs  takeActions(): send / send-raw / timer / configuration / ordering / exit
+ *   outputs  takeActions(): send / send-raw / timer / configuration / ordering / reload /
+ *            reconfigure / exit
+ *
+ * Configuration reload (SPEC.md Part IX §6): when membership runs a RELOAD the node asks the
+ * edge with a `reload` action (with `reloadByEdge`); the edge reads spread.conf and answers
+ * reloadLoaded; a changed configuration goes to the engine (hash, segments, windows) and to
+ * membership here, and to the edge's UDP plan and groups layer through a `reconfigure` action
+ * queued before anything the token loss then sends.
  *
  * Routing, as the reference's Net_recv / Prot_handle_bcast / Prot_handle_token:
  *   PARTITION (data)                  → membership (before any other filter)
@@ -33,7 +42,7 @@ import type { CoreLog } from '../core/daemon-core.js';
 import { silentLog } from '../core/daemon-core.js';
 import type { RingId } from '../../wire/daemon/header.js';
 import { Membership, membershipSettingsFromConfig, membStateName } from '../membership/index.js';
-import type { MembershipAction, MembershipTimer } from '../membership/index.js';
+import type { MembershipAction, MembershipReload, MembershipTimer } from '../membership/index.js';
 import type { RingAction, RingTimer, SendAction } from '../ring/actions.js';
 import { DeliveryThreshold, INITIAL_SEQUENCE_NEAR_WRAP } from '../ring/constants.js';
 import { RingEngine } from '../ring/engine.js';
@@ -70,8 +79,19 @@ export type NodeAction =
   | { readonly kind: 'configuration'; readonly ringId: RingId; readonly members: readonly number[]; readonly first: boolean }
   /** The ordering layer has events: the core should process them. */
   | { readonly kind: 'ordering' }
-  /** A monitor told this daemon to exit (PARTITION component −1). */
-  | { readonly kind: 'exit'; readonly reason: string };
+  /** A RELOAD runs (`signal`: ours, requestReload): read spread.conf and answer reloadLoaded. */
+  | { readonly kind: 'reload'; readonly origin: 'monitor' | 'signal' }
+  /** A reloaded configuration: the edge's UDP plan and the groups layer take it now. */
+  | { readonly kind: 'reconfigure'; readonly config: SpreadConfig }
+  /** A monitor told this daemon to exit (PARTITION component −1); `fatal`: a RELOAD the reference exits on. */
+  | { readonly kind: 'exit'; readonly reason: string; readonly fatal?: boolean };
+
+/** What the edge found in spread.conf for a `reload` action (reloadLoaded's argument). */
+export type NodeReload =
+  | { readonly kind: 'changed'; readonly config: SpreadConfig; readonly needPartition: boolean }
+  | { readonly kind: 'unchanged' }
+  /** Not applied; `exit`: the reason to exit with (the reference's message), null: keep running. */
+  | { readonly kind: 'refused'; readonly exit: string | null };
 
 /** What the status report needs from the client side. */
 export interface NodeStatusSource {
@@ -91,6 +111,12 @@ export interface DaemonNodeOptions {
   readonly wallClock?: (now: number) => number;
   readonly log?: CoreLog;
   readonly status?: NodeStatusSource;
+  /**
+   * The edge reads spread.conf for every `reload` action and answers reloadLoaded
+   * (Conf_reload_initiate). Default false: a RELOAD re-forms the ring with the running
+   * configuration.
+   */
+  readonly reloadByEdge?: boolean;
 }
 
 export interface NodeStats {
@@ -110,9 +136,12 @@ export class DaemonNode {
   readonly stats: NodeStats = { partitioned: 0, monitorIgnored: 0, statusReplies: 0, violations: 0, configurations: 0 };
   private readonly myId: number;
   private readonly log: CoreLog;
-  private readonly dangerousMonitor: boolean;
+  private dangerousMonitor: boolean;
   private readonly procIndex = new Map<number, number>();
   private readonly status: NodeStatusSource | undefined;
+  private readonly reloadByEdge: boolean;
+  /** The RELOAD waiting for OP is ours (SIGHUP), not a monitor's. */
+  private reloadBySignal = false;
   private out: NodeAction[] = [];
   private startedAt = 0;
   /** `ordering.pushed` when the core was last told that the ordering has events. */
@@ -149,7 +178,8 @@ export class DaemonNode {
       this.engine.takeActions();
     }
     const wall = options.wallClock ?? ((): number => Date.now() / 1000);
-    this.membership = new Membership({ ...membershipSettingsFromConfig(config, this.myId), wallClock: wall }, this.engine);
+    this.reloadByEdge = options.reloadByEdge ?? false;
+    this.membership = new Membership({ ...membershipSettingsFromConfig(config, this.myId), wallClock: wall, reloadByEdge: this.reloadByEdge }, this.engine);
     this.ordering = new RingOrdering({ engine: this.engine, log: this.log });
   }
 
@@ -160,6 +190,31 @@ export class DaemonNode {
   start(now: number): void {
     this.startedAt = now;
     this.membership.start(now);
+    this.drain(now);
+  }
+
+  /** A RELOAD for this daemon alone (ours: SIGHUP): now in OP, else once OP is reached. */
+  requestReload(now: number): void {
+    this.reloadBySignal = true;
+    this.membership.requestReload(now);
+    this.drain(now);
+  }
+
+  /**
+   * The edge's verdict on spread.conf for the RELOAD that ran (Prot_initiate_conf_reload's
+   * signals): a changed configuration reaches the engine (FC_signal_conf_reload included), this
+   * node's monitor checks, the edge (a `reconfigure` action) and membership, which then loses
+   * the token.
+   */
+  reloadLoaded(r: NodeReload, now: number): void {
+    if (r.kind === 'refused') {
+      if (r.exit !== null) this.out.push({ kind: 'exit', reason: r.exit, fatal: true });
+      this.membership.reloadLoaded('refused', now);
+    } else if (r.kind === 'unchanged') {
+      this.membership.reloadLoaded(null, now);
+    } else {
+      this.membership.reloadLoaded(this.takeConfiguration(r.config, r.needPartition), now);
+    }
     this.drain(now);
   }
 
@@ -313,15 +368,30 @@ export class DaemonNode {
       case 'exit':
         this.out.push({ kind: 'exit', reason: a.reason });
         break;
-      case 'reload':
-        this.log.warn({}, 'monitor RELOAD: re-reading the configuration is not supported; the ring is re-formed with the current one');
+      case 'reload': {
+        const origin = this.reloadBySignal ? 'signal' : 'monitor';
+        this.reloadBySignal = false;
+        if (this.reloadByEdge) this.out.push({ kind: 'reload', origin });
         break;
+      }
       case 'log':
         if (a.level === 'error') this.log.error({ state: this.stateName }, a.message);
         else if (a.level === 'warning') this.log.warn({ state: this.stateName }, a.message);
         else this.log.debug({ state: this.stateName }, a.message);
         break;
     }
+  }
+
+  /** A changed configuration into the engine, the monitor checks and the edge; membership's part returned. */
+  private takeConfiguration(c: SpreadConfig, needPartition: boolean): MembershipReload {
+    const m = membershipSettingsFromConfig(c, this.myId);
+    const w = c.settings;
+    this.engine.reconfigure({ segments: m.segments, confHash: m.confHash, window: w.window, personalWindow: w.personalWindow, acceleratedWindow: w.acceleratedWindow, accelerated: acceleratedRingAtStart(c) });
+    this.dangerousMonitor = w.dangerousMonitor;
+    this.procIndex.clear();
+    c.daemons.forEach((d, i) => this.procIndex.set(d.id | 0, i));
+    this.out.push({ kind: 'reconfigure', config: c });
+    return { segments: m.segments, confHash: m.confHash, dangerousMonitor: w.dangerousMonitor, needPartition };
   }
 
   /** STATUS / FC / RELOAD from a monitor (the engine hands them up unchanged). */
@@ -360,6 +430,9 @@ export class DaemonNode {
         break;
       }
       case 'reload':
+        this.reloadBySignal = false;
+        this.membership.handleDatagram('data', bytes, now);
+        break;
       case 'partition':
         this.membership.handleDatagram('data', bytes, now);
         break;

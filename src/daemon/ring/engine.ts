@@ -75,21 +75,19 @@ function resolveSettings(settings: RingSettings): ResolvedRingSettings {
 }
 
 export class RingEngine {
-  readonly settings: ResolvedRingSettings;
-  readonly accelerated: boolean;
   readonly stats: RingStats;
   private readonly st: RingState;
 
   constructor(settings: RingSettings) {
-    this.settings = resolveSettings(settings);
-    this.st = new RingState(this.settings);
-    this.accelerated = this.st.accelerated;
+    this.st = new RingState(resolveSettings(settings));
     this.stats = this.st.stats;
   }
 
   // ---------------------------------------------------------------------------------------------
   // Read-only state (status reports, tests, the simulator's checks).
 
+  get settings(): ResolvedRingSettings { return this.st.settings; }
+  get accelerated(): boolean { return this.st.accelerated; }
   /** Memb_state(); see RingMode. */
   get mode(): RingMode { return this.st.mode; }
   set mode(m: RingMode) { this.st.mode = m; }
@@ -269,6 +267,25 @@ export class RingEngine {
     if (w.window !== undefined && w.window !== -1) st.window = w.window;
     if (w.personalWindow !== undefined && w.personalWindow !== -1) st.personalWindow = w.personalWindow;
     if (w.acceleratedWindow !== undefined && w.acceleratedWindow !== -1) st.acceleratedWindow = w.acceleratedWindow;
+  }
+
+  /**
+   * Prot_initiate_conf_reload, ring part (SPEC.md Part IX §6): a reloaded configuration's
+   * segments, hash, ring variant and windows (FC_init) take effect at once; the topology
+   * follows at the next install (until then the new daemons pass its configured-sender
+   * checks). Timeouts stay.
+   */
+  reconfigure(c: Pick<RingSettings, 'segments' | 'confHash' | 'window' | 'personalWindow' | 'acceleratedWindow' | 'accelerated'>): void {
+    const st = this.st;
+    const s = resolveSettings({ ...st.settings, ...c });
+    st.settings = s;
+    st.reloadedIds = new Set(s.segments.flatMap((g) => g.daemons.map((id) => id | 0)));
+    st.window = s.window;
+    st.personalWindow = s.personalWindow;
+    st.acceleratedWindow = s.acceleratedWindow;
+    st.accelerated = s.accelerated;
+    st.scratchHeader.confHash = s.confHash;
+    st.lastToken.confHash = s.confHash;
   }
 
   /** FC_allowed: how many new packets this visit may send. */

@@ -50,7 +50,7 @@ export function onData(st: RingState, bytes: Uint8Array, now: number): void {
     st.out.push({ kind: 'upward', what: 'control', channel: 'data', bytes });
     return;
   }
-  if (h.membId.procId !== MONITOR_MAGIC && topo.procIndex(h.transmitterId) < 0) {
+  if (h.membId.procId !== MONITOR_MAGIC && topo.procIndex(h.transmitterId) < 0 && st.reloadedIds?.has(h.transmitterId) !== true) {
     st.stats.unknownSender++;
     return;
   }

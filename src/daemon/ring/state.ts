@@ -86,7 +86,7 @@ export class RingState {
   window: number;
   personalWindow: number;
   acceleratedWindow: number;
-  readonly accelerated: boolean;
+  accelerated: boolean;
 
   topo: RingTopology | null = null;
   /** Memb_active_id(): the id regular tokens carry (the future ring's in EVS). */
@@ -151,7 +151,16 @@ export class RingState {
     hurryReceived: 0, messagesDelivered: 0, packetsDelivered: 0, tokenHurryStatus: 0, rtrRequested: 0,
   };
 
-  constructor(readonly settings: ResolvedRingSettings) {
+  /** Replaced as a whole by a configuration reload (RingEngine.reconfigure). */
+  settings: ResolvedRingSettings;
+  /**
+   * After a configuration reload: every daemon of the new configuration, which the topology
+   * (the old one's, until the next install) does not know yet; they may send to this daemon.
+   */
+  reloadedIds: ReadonlySet<number> | null = null;
+
+  constructor(settings: ResolvedRingSettings) {
+    this.settings = settings;
     this.window = settings.window;
     this.personalWindow = settings.personalWindow;
     this.acceleratedWindow = settings.acceleratedWindow;

@@ -28,7 +28,7 @@ export function onToken(st: RingState, bytes: Uint8Array, now: number): void {
     st.stats.wrongHash++;
     return;
   }
-  if (topo.procIndex(t.transmitterId) < 0) {
+  if (topo.procIndex(t.transmitterId) < 0 && st.reloadedIds?.has(t.transmitterId) !== true) {
     st.stats.unknownSender++;
     return;
   }

@@ -6,6 +6,7 @@
  * datagrams: once per Node turn, tokens at once, through the DatagramReader) and from its
  * timers.
  */
+import type { SpreadConfig } from '../config/index.js';
 import type { CoreLog } from '../core/daemon-core.js';
 import type { DaemonCore } from '../core/daemon-core.js';
 import { procIdToIp } from '../core/types.js';
@@ -36,7 +37,12 @@ export interface RuntimeOptions {
   /** Events handled per ordering run before yielding to I/O. */
   readonly orderingBatch: number;
   readonly onFirstRing: (id: RingId) => void;
-  readonly onExit: (reason: string) => void;
+  /** `fatal`: a RELOAD the reference exits on (SPEC.md Part IX §6). */
+  readonly onExit: (reason: string, fatal: boolean) => void;
+  /** A RELOAD runs: read spread.conf, then node.reloadLoaded (SPEC.md Part IX §6). */
+  readonly onReload: (origin: 'monitor' | 'signal') => void;
+  /** A reloaded configuration for the edges (UDP plan, groups layer, names). */
+  readonly onReconfigure: (config: SpreadConfig) => void;
 }
 
 export class DaemonRuntime {
@@ -114,9 +120,15 @@ export class DaemonRuntime {
       case 'configuration':
         this.reportConfiguration(a.ringId, a.members, a.first);
         break;
+      case 'reload':
+        this.o.onReload(a.origin);
+        break;
+      case 'reconfigure':
+        this.o.onReconfigure(a.config);
+        break;
       case 'exit':
         this.o.log.error({}, `exiting: ${a.reason}`);
-        this.o.onExit(a.reason);
+        this.o.onExit(a.reason, a.fatal === true);
         break;
     }
   }
