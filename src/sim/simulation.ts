@@ -243,7 +243,7 @@ export class Simulation {
     this.heap.push({ time: at, order: 0, kind: TIMER, node: node.index, channel: 'data', bytes: null, timer: t, item: null });
   }
 
-  private apply(node: SimNode, actions: RingAction[]): void {
+  private apply(node: SimNode, actions: readonly RingAction[]): void {
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i]!;
       switch (a.kind) {

@@ -78,7 +78,7 @@ describe('DaemonCore over a ring-like ordering', () => {
     core.takeActions();
     now += 1001;
     core.checkDeadlines(now);
-    const actions: CoreAction[] = core.takeActions();
+    const actions: readonly CoreAction[] = core.takeActions();
     expect(core.stats.slowReaders).toBe(0);
     expect(actions).toContainEqual({ kind: 'ordering-ready' });
     core.processOrdering(now);

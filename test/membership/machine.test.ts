@@ -86,7 +86,7 @@ class Rig {
       wallClock: (now) => 1000 + now / 1000, ...opts,
     }, this.port);
   }
-  take(): MembershipAction[] {
+  take(): readonly MembershipAction[] {
     const a = this.m.takeActions();
     for (const x of a) {
       if (x.kind === 'timer') {
@@ -114,7 +114,7 @@ class Rig {
   sends(): (SendAction & { d: Datagram })[] {
     return this.actions.filter((a): a is SendAction => a.kind === 'send').map((a) => ({ ...a, d: decode(a) }));
   }
-  feed(channel: 'data' | 'token', bytes: Uint8Array): MembershipAction[] {
+  feed(channel: 'data' | 'token', bytes: Uint8Array): readonly MembershipAction[] {
     this.m.handleDatagram(channel, bytes, this.now);
     return this.take();
   }

@@ -18,7 +18,7 @@ export const RING: RingId = { procId: A, time: 1000 };
 
 export interface Made {
   engine: RingEngine;
-  actions: RingAction[];
+  actions: readonly RingAction[];
 }
 
 /** An engine of daemon `me` on ring A,B,C (one segment) installed at t=0. */

@@ -237,7 +237,7 @@ export function replay(
   let prevBytes: Uint8Array | null = null;
   let prevDst = '';
   const collect = (now: number): void => {
-    const acts: RingAction[] = engine.takeActions();
+    const acts: readonly RingAction[] = engine.takeActions();
     for (const a of acts) {
       if (a.kind === 'timer') deadlines[a.timer] = a.at;
       if (a.kind === 'violation' || a.kind === 'tokenLost') {

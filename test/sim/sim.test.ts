@@ -105,9 +105,9 @@ describe('the EVS checks catch broken daemons', () => {
 
 describe('the checks catch a broken ring', () => {
   /** An engine whose deliveries are tampered with on their way out. */
-  function tampered(tamper: (actions: RingAction[], engine: RingEngine) => RingAction[]): typeof RingEngine {
+  function tampered(tamper: (actions: readonly RingAction[], engine: RingEngine) => readonly RingAction[]): typeof RingEngine {
     return class extends RingEngine {
-      override takeActions(): RingAction[] {
+      override takeActions(): readonly RingAction[] {
         return tamper(super.takeActions(), this);
       }
     };
@@ -129,8 +129,9 @@ describe('the checks catch a broken ring', () => {
   });
 
   it('two daemons disagreeing on the order', () => {
-    const f = run(tampered((acts, e) => {
-      if (e.settings.myId !== ((10 << 24) | 3)) return acts;
+    const f = run(tampered((taken, e) => {
+      if (e.settings.myId !== ((10 << 24) | 3)) return taken;
+      const acts = [...taken];
       const i = acts.findIndex((a) => a.kind === 'deliver');
       const j = acts.findIndex((a, k) => k > i && a.kind === 'deliver');
       if (i >= 0 && j >= 0) [acts[i], acts[j]] = [acts[j]!, acts[i]!];

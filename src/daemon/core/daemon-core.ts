@@ -36,6 +36,9 @@ import type { ReserveResult, SessionEffect, SessionHost } from './session.js';
 import { procIdToIp } from './types.js';
 import type { DaemonRef } from './types.js';
 
+/** What takeActions hands out when nothing is queued: no array allocated per empty call. */
+const NO_ACTIONS: readonly never[] = Object.freeze([]);
+
 export type ConnId = number;
 
 export type CoreAction =
@@ -149,7 +152,7 @@ export class DaemonCore {
   /** Every reserved private name: pre-auth, operational, and killed until their KILL is delivered. */
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly byPrivateGroup = new Map<string, SessionRecord>();
-  private readonly actions: CoreAction[] = [];
+  private actions: CoreAction[] = [];
   private readonly groups: GroupsLayer;
   private readonly log: CoreLog;
   private readonly maxSessionMessages: number;
@@ -215,8 +218,11 @@ export class DaemonCore {
   }
 
   /** Actions produced since the last call, in order. */
-  takeActions(): CoreAction[] {
-    return this.actions.splice(0, this.actions.length);
+  takeActions(): readonly CoreAction[] {
+    const a = this.actions;
+    if (a.length === 0) return NO_ACTIONS;
+    this.actions = [];
+    return a;
   }
 
   // ------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import type { MessageHeader, RawFrame } from '../../wire/client/index.js';
 import { ringMessageOfNormalised } from './frames.js';
 import type { RingMessage } from './frames.js';
 import { parsePrivateGroupStrict } from './names.js';
+import { Slab } from '../../wire/slab.js';
 
 /**
  * Largest `data_len + 32 * num_groups` we accept. The reference accepts up to 143952 but
@@ -82,14 +83,8 @@ export function validateClientHeader(
   if (h.type & (ServiceType.GROUPS_MESS | ServiceType.REJECT_MESS)) {
     return new HeaderViolation('TYPE', `daemon-only bits in type field 0x${h.type.toString(16)}`);
   }
-  const sender = parsePrivateGroupStrict(h.name.slice(0, NAME_SIZE - 1));
-  if (sender === null) return new HeaderViolation('SENDER', `illegal private group name ${JSON.stringify(h.name)}`);
-  if (sender.daemonName !== daemonName) {
-    return new HeaderViolation('SENDER', `daemon name ${JSON.stringify(sender.daemonName)} is not ${JSON.stringify(daemonName)}`);
-  }
-  if (sender.privateName !== sessionName) {
-    return new HeaderViolation('SENDER', `session ${JSON.stringify(sessionName)} sent as ${JSON.stringify(sender.privateName)}`);
-  }
+  const senderViolation = checkSender(h.name, sessionName, daemonName);
+  if (senderViolation !== null) return senderViolation;
   if (h.numGroups < 0 || h.numGroups > Limits.MAX_GROUPS_PER_MESSAGE) {
     return new HeaderViolation('NUM_GROUPS', `num_groups ${h.numGroups} outside 0..${Limits.MAX_GROUPS_PER_MESSAGE}`);
   }
@@ -109,6 +104,23 @@ export function validateClientHeader(
   return null;
 }
 
+/** The last sender name found valid, for its session and daemon: a session sends as itself over and over. */
+let validSender = { name: '', session: '', daemon: '' };
+
+function checkSender(name: string, sessionName: string, daemonName: string): HeaderViolation | null {
+  if (name === validSender.name && sessionName === validSender.session && daemonName === validSender.daemon) return null;
+  const sender = parsePrivateGroupStrict(name.slice(0, NAME_SIZE - 1));
+  if (sender === null) return new HeaderViolation('SENDER', `illegal private group name ${JSON.stringify(name)}`);
+  if (sender.daemonName !== daemonName) {
+    return new HeaderViolation('SENDER', `daemon name ${JSON.stringify(sender.daemonName)} is not ${JSON.stringify(daemonName)}`);
+  }
+  if (sender.privateName !== sessionName) {
+    return new HeaderViolation('SENDER', `session ${JSON.stringify(sessionName)} sent as ${JSON.stringify(sender.privateName)}`);
+  }
+  validSender = { name, session: sessionName, daemon: daemonName };
+  return null;
+}
+
 /** Header limits handed to the wire decoder: wide enough that our own checks decide. */
 const DECODE_LIMITS = { maxGroups: 0x7fffffff, maxDataLen: 0x7fffffff };
 
@@ -123,8 +135,10 @@ function asViolation(err: unknown): HeaderViolation {
   throw err;
 }
 
-/** Every byte of a frame buffer is written, so pooled memory is fine. */
-const allocate = (n: number): Uint8Array => Buffer.allocUnsafe(n);
+/** Frames are carved from slabs shared by every session (src/wire/slab.ts). */
+const frames = new Slab(8 * 1024);
+/** Every byte of a frame is written: big ones need no zeroing. */
+const allocate = (n: number): Uint8Array => (n > 2048 ? Buffer.allocUnsafeSlow(n) : frames.alloc(n));
 
 /** The frame normalised in a buffer of its own (never written again), shared by every delivery. */
 function ringMessageOf(f: RawFrame): RingMessage {

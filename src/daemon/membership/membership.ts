@@ -113,7 +113,7 @@ export class Membership {
   }
 
   /** Everything queued since the last call, in order. */
-  takeActions(): MembershipAction[] {
+  takeActions(): readonly MembershipAction[] {
     return this.s.take();
   }
 

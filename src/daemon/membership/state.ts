@@ -17,6 +17,9 @@ import type { RingPort } from './ring-port.js';
 import { INITIAL_RING_TIME, type MembershipSettings } from './settings.js';
 import { MembershipTimers } from './timers.js';
 
+/** What takeActions hands out when nothing is queued: no array allocated per empty call. */
+const NO_ACTIONS: readonly never[] = Object.freeze([]);
+
 /** Memb_state() values (also the `state` of a STATUS reply). */
 export const MembState = {
   OP: 1,
@@ -160,8 +163,9 @@ export class MembershipState {
   }
 
   /** Everything queued since the last call, in order. */
-  take(): MembershipAction[] {
+  take(): readonly MembershipAction[] {
     const a = this.out;
+    if (a.length === 0) return NO_ACTIONS;
     this.out = [];
     return a;
   }

@@ -16,6 +16,7 @@ import { ipNumber } from './udp-plan.js';
 import type { UdpBindSpec } from './udp-plan.js';
 import { bindFailed, SENDER_SPEC, setupFailed, sizeBuffer, UdpEdgeError } from './udp-socket.js';
 import type { UdpBackend, UdpFrom, UdpReceive, UdpReceiveSocket, UdpSendError, UdpSendSocket } from './udp-socket.js';
+import { Slab } from '../../wire/slab.js';
 
 interface Addon {
   open(ip: number, port: number): number;
@@ -85,35 +86,13 @@ function errnoError(what: string, negErrno: number): Error & { code: string } {
   return Object.assign(new Error(`${what}: ${code}`), { code });
 }
 
-/**
- * Each datagram is copied out of the receive slab into a region of a 32 KiB copy slab of its
- * own (never reused, so nothing aliases; a held packet keeps its copy slab alive): one
- * allocation per 32 KiB instead of a Buffer per datagram.
- */
-class CopySlab {
-  private slab = new Uint8Array(0);
-  private off = 0;
-
-  copy(src: Uint8Array, from: number, len: number): Uint8Array {
-    if (len > COPY_SLAB_BYTES / 4) return src.slice(from, from + len);
-    if (this.off + len > this.slab.length) {
-      this.slab = new Uint8Array(COPY_SLAB_BYTES);
-      this.off = 0;
-    }
-    const out = this.slab.subarray(this.off, this.off + len);
-    out.set(src.subarray(from, from + len));
-    this.off = (this.off + len + 7) & ~7;
-    return out;
-  }
-}
-
-const COPY_SLAB_BYTES = 32 * 1024;
 
 function reader(a: Addon, fd: number, slot: number, batch: number, onDatagram: UdpReceive, onError: (err: Error) => void): () => void {
   const slab = new Uint8Array(slot * batch);
   const meta = new Int32Array(batch * 3);
   const from = new From();
-  const copies = new CopySlab();
+  // Each datagram is copied out into a region of its own (src/wire/slab.ts).
+  const copies = new Slab();
   return () => {
     for (let round = 0; round < MAX_BATCHES; round++) {
       const n = a.recv(fd, slab, slot, batch, meta);

@@ -50,6 +50,9 @@ import { encodeStatusReply } from '../../wire/daemon/monitor.js';
 import { STATUS_VERSION } from './monitor.js';
 import { RingOrdering } from './ring-ordering.js';
 
+/** What takeActions hands out when nothing is queued: no array allocated per empty call. */
+const NO_ACTIONS: readonly never[] = Object.freeze([]);
+
 /** A timer of the node: the ring engine's or membership's, as its owner named it. */
 export type NodeTimer =
   | { readonly owner: 'ring'; readonly timer: RingTimer }
@@ -256,8 +259,9 @@ export class DaemonNode {
   }
 
   /** Everything to carry out since the last call, in order. */
-  takeActions(): NodeAction[] {
+  takeActions(): readonly NodeAction[] {
     const a = this.out;
+    if (a.length === 0) return NO_ACTIONS;
     this.out = [];
     return a;
   }

@@ -80,7 +80,7 @@ export class PacketPlan {
         o = putFragmentHeader(buf, o, this.index[i]!, len);
       }
       const from = f * FRAGMENT_SIZE;
-      buf.set(m.bytes.subarray(from, from + len), o);
+      buf.set(from === 0 && len === m.bytes.length ? m.bytes : m.bytes.subarray(from, from + len), o);
       o += len;
     }
   }

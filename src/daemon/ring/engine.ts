@@ -45,6 +45,9 @@ import { RingState, type DownQueueName, type ResolvedRingSettings, type RingMode
 import { allowedNewPackets, onToken } from './token.js';
 import type { RingTopology } from './topology.js';
 
+/** What takeActions hands out when nothing is queued: no array allocated per empty call. */
+const NO_ACTIONS: readonly never[] = Object.freeze([]);
+
 export type { DownQueueName, RingMode, RingSettings, RingStats } from './state.js';
 export type { EvsDelivered, EvsInstall, RingInstall, RingResume } from './install.js';
 
@@ -127,8 +130,9 @@ export class RingEngine {
   }
 
   /** Everything queued since the last call, in order. The array is the caller's. */
-  takeActions(): RingAction[] {
+  takeActions(): readonly RingAction[] {
     const a = this.st.out;
+    if (a.length === 0) return NO_ACTIONS;
     this.st.out = [];
     return a;
   }

@@ -10,21 +10,9 @@ import { encodeRtrListInto, rtrListLength, type RtrRecord } from '../../wire/dae
 import type { Channel, DeliverAction, RingAction, RingTimer, ViolationCode } from './actions.js';
 import type { RingState } from './state.js';
 
-const SLAB_BYTES = 32 * 1024;
-
-/**
- * `n` fresh zeroed bytes. Slab regions are never reused, so nothing aliases; the price is
- * that a delivered message (a view of its packet) keeps its 32 KiB slab alive.
- */
+/** `n` fresh zeroed bytes from the ring's slabs (src/wire/slab.ts). */
 export function alloc(st: RingState, n: number): Uint8Array {
-  if (n > SLAB_BYTES / 4) return new Uint8Array(n);
-  if (st.slabOff + n > st.slab.length) {
-    st.slab = new Uint8Array(SLAB_BYTES);
-    st.slabOff = 0;
-  }
-  const b = st.slab.subarray(st.slabOff, st.slabOff + n);
-  st.slabOff = (st.slabOff + n + 7) & ~7;
-  return b;
+  return st.slab.alloc(n);
 }
 
 export function copyOf(st: RingState, src: Uint8Array): Uint8Array {

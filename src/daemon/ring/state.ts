@@ -11,6 +11,7 @@ import type { DeliveryThreshold } from './constants.js';
 import { DownQueue, PacketPlan } from './down-queue.js';
 import type { RingSegmentSpec, RingTopology } from './topology.js';
 import { PacketWindow } from './window.js';
+import { Slab } from '../../wire/slab.js';
 
 /** Static settings: the configuration and this daemon's place in it. */
 export interface RingSettings {
@@ -129,8 +130,7 @@ export class RingState {
 
   out: RingAction[] = [];
   /** Datagrams are carved from slabs: one typed-array allocation per ~20 packets, not per packet. */
-  slab = new Uint8Array(0);
-  slabOff = 0;
+  readonly slab = new Slab();
   /** Timer deadlines (null: not armed), and whether the edge has yet to hear of a change. */
   tokenLossAt: number | null = null;
   hurryAt: number | null = null;
