@@ -56,6 +56,8 @@ export class DaemonRuntime {
   private readonly deadline: CoreDeadline;
   private orderingScheduled: NodeJS.Immediate | null = null;
   private settling = false;
+  /** Whether this settle already delivered a batch of the ordering layer inline. */
+  private orderedInline = false;
   private closed = false;
 
   constructor(private readonly o: RuntimeOptions) {
@@ -77,6 +79,7 @@ export class DaemonRuntime {
   readonly settle = (): void => {
     if (this.settling || this.closed) return;
     this.settling = true;
+    this.orderedInline = false;
     try {
       let quiet = false;
       for (let round = 0; round < 1000 && !quiet; round++) {
@@ -164,12 +167,27 @@ export class DaemonRuntime {
             server.resumeReading();
             break;
           case 'ordering-ready':
-            this.orderingScheduled ??= this.closed ? null : setImmediate(this.runOrdering);
+            this.orderingReady();
             break;
         }
       }
     }
     return any;
+  }
+
+  /**
+   * The first batch of a settle is delivered at once, as the reference delivers while it
+   * handles a packet (the token has already left: the UDP flush comes first); further batches
+   * wait for the next turn, so a long backlog never holds the datagrams behind it.
+   */
+  private orderingReady(): void {
+    if (this.closed || this.orderingScheduled !== null) return;
+    if (!this.orderedInline) {
+      this.orderedInline = true;
+      this.core.processOrdering(this.clock(), this.o.orderingBatch);
+      return;
+    }
+    this.orderingScheduled = setImmediate(this.runOrdering);
   }
 
   private readonly runOrdering = (): void => {
