@@ -13,26 +13,30 @@
  * SPREAD_TS_V8_TUNING=0 leaves V8's defaults; SPREAD_TS_V8_FLAGS adds flags, SPREAD_TS_V8_YOUNG_MB moves
  * the cap (measurements).
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 export const DAEMON_V8_FLAGS: readonly string[] = ['--always-sparkplug'];
 /** The young generation (both semi-spaces) stops growing at this size. */
 export const YOUNG_GENERATION_CAP_BYTES = 8 * 1024 * 1024;
-const CHECK_MS = 50;
 
 function youngGenerationBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 }
 
-/** Stops the young generation's growth once it reaches `cap`; returns a function that stops watching. */
+/**
+ * Stops the young generation's growth once it reaches `cap`: V8 grows it only at a garbage
+ * collection, so it is looked at after each one (nothing runs while the daemon is idle).
+ * Returns a function that stops watching.
+ */
 export function capYoungGeneration(cap = YOUNG_GENERATION_CAP_BYTES): () => void {
-  const timer = setInterval(() => {
+  const observer = new PerformanceObserver(() => {
     if (youngGenerationBytes() < cap) return;
     setFlagsFromString('--semi-space-growth-factor=1');
-    clearInterval(timer);
-  }, CHECK_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+    observer.disconnect();
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return () => observer.disconnect();
 }
 
 export function tuneV8ForDaemon(env: NodeJS.ProcessEnv = process.env): void {
