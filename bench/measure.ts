@@ -115,8 +115,8 @@ export function benchImpls(): Impl[] {
  * Runs `once` for every implementation `reps` times, the order reversed every other repetition
  * so machine noise hits both alike; `log` sees each result; returns the results by implementation.
  */
-export async function alternating<T>(impls: readonly Impl[], reps: number, once: (impl: Impl) => Promise<T>, log: (impl: Impl, r: T) => void): Promise<Map<Impl, T[]>> {
-  const got = new Map<Impl, T[]>(impls.map((i) => [i, []]));
+export async function alternating<K, T>(impls: readonly K[], reps: number, once: (impl: K) => Promise<T>, log: (impl: K, r: T) => void): Promise<Map<K, T[]>> {
+  const got = new Map<K, T[]>(impls.map((i) => [i, []]));
   for (let rep = 0; rep < reps; rep++) {
     for (const impl of rep % 2 === 0 ? impls : [...impls].reverse()) {
       const r = await once(impl);

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { referenceBin, repoRoot, type Impl } from '../interop/launcher.js';
 import { startTopology, type Topology } from '../interop/topology.js';
 import type { FloodService } from '../interop/flood.js';
-import { benchImpls, cpuSeconds, median, peakRssKb, ringBenchAvailable, udpCounters } from './measure.js';
+import { alternating, benchImpls, cpuSeconds, median, peakRssKb, ringBenchAvailable, udpCounters } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 interface Flood {
@@ -240,11 +240,7 @@ export const benchmark: BenchModule = {
       const wanted = (name: string): boolean => named(name) || (only === undefined && plan.optIn !== true);
       const arrangements: Arrangement[] = impls.length > 1 && process.env.RING_REAL_MIXED !== '0' ? [...impls, 'mixed'] : [...impls];
       const samples = new Map<Arrangement, Sample>(arrangements.map((i) => [i, { results: new Map(), rssKb: [] }]));
-      for (let rep = 0; rep < reps; rep++) {
-        // Alternate which implementation goes first in each repetition.
-        const order = rep % 2 === 0 ? arrangements : [...arrangements].reverse();
-        for (const impl of order) await runRing(impl, plan, samples.get(impl)!, wanted, opts);
-      }
+      await alternating(arrangements, reps, (a) => runRing(a, plan, samples.get(a)!, wanted, opts), () => undefined);
       rows.push(...rowsFor(plan, impls, samples));
     }
     return rows;

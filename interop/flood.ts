@@ -21,6 +21,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { wallMs } from '../src/tools/flood-check.js';
 import { ENDIAN_MARKER, put32, readU32 } from '../src/wire/bytes.js';
 import { ServiceType, versionNumber } from '../src/wire/client/constants.js';
 import { acceptHasPatch, connectFlags, decodeAccept, decodeAuthList, encodeAuthReply, encodeConnect } from '../src/wire/client/handshake.js';
@@ -163,11 +164,6 @@ async function write(a: Args): Promise<void> {
   await new Promise<void>((r) => sock.end(r));
   process.stdout.write(`${JSON.stringify({ role: 'write', sent: a.count, startMs: start, endMs: wallMs() })}\n`);
   sock.destroy();
-}
-
-/** Milliseconds on one clock shared by every process of the machine (sub-ms precision). */
-function wallMs(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 function percentile(sorted: Float64Array, p: number): number {

@@ -4,7 +4,7 @@
  * node:dgram builds an address object, a Buffer and a callback per received datagram and a
  * request object per send. This addon gives the UDP edge (src/daemon/net/udp-native.ts) plain
  * file descriptors instead: one readiness callback per wakeup, recvmmsg into a slab the caller
- * owns, and sendto straight from the caller's bytes. It makes no protocol decision and keeps no
+ * owns, and sendmmsg straight from the caller's bytes. It makes no protocol decision and keeps no
  * state but the poll handles. Optional: without it the edge uses node:dgram.
  *
  * Written for spread-ts (BSD-3-Clause, see LICENSE). It contains nothing of the Spread Toolkit's
@@ -17,8 +17,6 @@
  *   recv(fd, slab, slot, max, meta)   -> count         recvmmsg: datagram i in slab[i*slot ..],
  *                                                      meta[3i] = length (slot + 1 when cut),
  *                                                      meta[3i+1] = source ip, meta[3i+2] = port
- *   send(fd, bytes, ip, port)         -> 0 | -errno    one sendto (a full buffer: one short
- *                                                      wait for room, as a blocking socket)
  *   sendBatch(fd, list, ips, ports, n) -> refused * 65536 + first errno (0: all sent)
  *                                                      sendmmsg of list[i] to ips[i]:ports[i], in order
  *   watch(fd, callback)               -> handle        callback() each time fd is readable
@@ -195,31 +193,6 @@ static napi_value js_recv(napi_env env, napi_callback_info info) {
   return make_int(env, n);
 }
 
-static void wait_writable(int fd);
-
-static napi_value js_send(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  int32_t fd;
-  uint32_t ip, port;
-  void *data;
-  size_t len;
-  if (!get_args(env, info, 4, argv) || !arg_i32(env, argv[0], &fd) || !arg_bytes(env, argv[1], &data, &len) ||
-      !arg_u32(env, argv[2], &ip) || !arg_u32(env, argv[3], &port)) return NULL;
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  a.sin_addr.s_addr = htonl(ip);
-  ssize_t r;
-  for (int tries = 0;; tries++) {
-    do r = sendto(fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&a, sizeof a); while (r < 0 && errno == EINTR);
-    if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) || tries == 1) break;
-    /* The send buffer is full: wait for room as the reference's blocking socket would, briefly. */
-    wait_writable(fd);
-  }
-  return make_int(env, r < 0 ? -errno : 0);
-}
-
 /* Waits briefly for room in the send buffer, as the reference's blocking socket would. */
 static void wait_writable(int fd) {
   struct pollfd pfd = {fd, POLLOUT, 0};
@@ -374,7 +347,6 @@ static napi_value init(napi_env env, napi_value exports) {
     {"getInt", NULL, js_get_int, NULL, NULL, NULL, napi_default, NULL},
     {"localPort", NULL, js_local_port, NULL, NULL, NULL, napi_default, NULL},
     {"recv", NULL, js_recv, NULL, NULL, NULL, napi_default, NULL},
-    {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
     {"sendBatch", NULL, js_send_batch, NULL, NULL, NULL, napi_default, NULL},
     {"watch", NULL, js_watch, NULL, NULL, NULL, napi_default, NULL},
     {"unwatch", NULL, js_unwatch, NULL, NULL, NULL, napi_default, NULL},

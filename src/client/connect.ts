@@ -18,6 +18,7 @@ import { formatSpreadAddress, parseSpreadAddress } from './address.js';
 import type { SpreadAddress, SpreadTarget } from './address.js';
 import { SpreadConnection } from './connection.js';
 import type { Established, Redialer, SlowConsumerInfo } from './connection.js';
+import { positiveOr } from './queue.js';
 import { reconnectPolicy } from './reconnect.js';
 import type { ReconnectOptions } from './reconnect.js';
 import {
@@ -100,8 +101,8 @@ export async function connect(options: ConnectOptions = {}): Promise<SpreadConne
       return new SpreadConnection({
         established,
         membership: req.membership,
-        maxQueuedEvents: positive(options.maxQueuedEvents, DEFAULT_MAX_QUEUED_EVENTS),
-        maxQueuedBytes: positive(options.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
+        maxQueuedEvents: positiveOr(options.maxQueuedEvents, DEFAULT_MAX_QUEUED_EVENTS),
+        maxQueuedBytes: positiveOr(options.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
         onSlowConsumer: options.onSlowConsumer,
         reconnect: reconnector(options, targets, i, req),
       });
@@ -188,9 +189,6 @@ async function handshake(address: SpreadAddress, req: SessionRequest, timeoutMs:
   }
 }
 
-function positive(v: number | undefined, dflt: number): number {
-  return v !== undefined && Number.isFinite(v) && v >= 1 ? Math.floor(v) : dflt;
-}
 
 function rejectText(code: number, when: string): string {
   const e = spreadErrorFromCode(code);

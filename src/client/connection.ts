@@ -14,7 +14,6 @@ import { ServiceType, Limits } from '../wire/client/constants.js';
 import type { Frame } from '../wire/client/framer.js';
 import { encodeMessage, makeHint } from '../wire/client/message.js';
 import { isLegalGroupName, parsePrivateGroup } from '../wire/client/names.js';
-import { ENDIAN_MARKER } from '../wire/bytes.js';
 import { formatSpreadAddress } from './address.js';
 import type { SpreadAddress } from './address.js';
 import {
@@ -27,11 +26,12 @@ import {
   MessageTooLongError,
   SpreadError,
   throwIfAborted,
+  untilAborted,
 } from './errors.js';
 import { frameToEvent, reconnectNotice } from './events.js';
 import type { ReconnectInfo, SpreadEvent } from './events.js';
 import { Link } from './link.js';
-import { EventChannel } from './queue.js';
+import { EventChannel, positiveOr } from './queue.js';
 import { redial, StatusHub } from './reconnect.js';
 import type { ConnectionStatus, ReconnectPolicy } from './reconnect.js';
 import { Subscription, SubscriptionRouter } from './subscription.js';
@@ -436,7 +436,7 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
 
   private openLink(e: Established): Link {
     const link: Link = new Link(e.socket, e.leftover, {
-      full: () => this.events.full || (this.router.size > 0 && this.router.anyFull()),
+      full: () => this.events.full || this.router.anyFull(),
       deliver: (frame) => this.deliver(frame),
       paused: () => this.signalSlowConsumer(),
       ended: (err, malformed) => {
@@ -570,13 +570,7 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
     this.router.closeAll(undefined);
     this.hub.end();
     if (wasOpen) {
-      const kill = encodeMessage({
-        header: { type: ServiceType.KILL_MESS, name: this.privateGroup, numGroups: 1, hint: ENDIAN_MARKER, dataLen: 0 },
-        oldType: 0,
-        groups: [this.privateGroup],
-        data: EMPTY,
-      });
-      await this.link.close(kill, err);
+      await this.link.close(this.frame(ServiceType.KILL_MESS, [this.privateGroup], EMPTY, 0), err);
     } else {
       this.link.destroy(err);
     }
@@ -624,17 +618,4 @@ function splitPrivateGroup(privateGroup: string): { privateName: string; daemonN
   return { privateName: parts?.privateName ?? '', daemonName: parts?.daemonName ?? '' };
 }
 
-function positiveOr(v: number | undefined, dflt: number): number {
-  return v !== undefined && Number.isFinite(v) && v >= 1 ? Math.floor(v) : dflt;
-}
 
-/** `p`, or the library's abort error when `signal` aborts first. */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return p;
-  throwIfAborted(signal);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}

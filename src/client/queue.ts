@@ -9,6 +9,11 @@ export interface QueueLimits {
   maxBytes: number;
 }
 
+/** A limit the caller gave (a whole number ≥ 1, rounded down), else `dflt`. */
+export function positiveOr(v: number | undefined, dflt: number): number {
+  return v !== undefined && Number.isFinite(v) && v >= 1 ? Math.floor(v) : dflt;
+}
+
 export class EventQueue<T> {
   private items: (T | undefined)[] = [];
   private sizes: number[] = [];

@@ -92,10 +92,6 @@ export class SubscriptionRouter {
     return this.byGroup.size > 0 || this.leaving.size > 0;
   }
 
-  get size(): number {
-    return this.byGroup.size;
-  }
-
   add(sub: Subscription): void {
     let set = this.byGroup.get(sub.group);
     if (set === undefined) this.byGroup.set(sub.group, (set = new Set()));
@@ -127,13 +123,16 @@ export class SubscriptionRouter {
     }
     if (ev.kind !== 'message' || this.byGroup.size === 0) return false;
     let claimed = false;
-    const seen = new Set<Subscription>();
+    // A subscription is reached twice only when a group is named twice: no set for one group.
+    const seen = ev.groups.length > 1 ? new Set<Subscription>() : undefined;
     for (const g of ev.groups) {
       const set = this.byGroup.get(g);
       if (set === undefined) continue;
       for (const s of set) {
-        if (seen.has(s)) continue;
-        seen.add(s);
+        if (seen !== undefined) {
+          if (seen.has(s)) continue;
+          seen.add(s);
+        }
         s.channel.push(ev, size);
         claimed = true;
       }

@@ -40,8 +40,6 @@ export interface ClientRecord {
   readonly sent: SentMessage[];
   /** Groups it is in (ground truth: joined and not left since). */
   readonly joined: Set<string>;
-  /** Groups it ever asked to join. */
-  readonly joins: Set<string>;
 }
 
 interface View {

@@ -13,8 +13,7 @@ import { Limits, PacketType } from '../wire/daemon/constants.js';
 import { decodeDatagram, encodeDatagram, type Datagram } from '../wire/daemon/datagram.js';
 import { monitorRequestHeader, type StatusBody } from '../wire/daemon/monitor.js';
 
-/** The reference monitor's default reply port. */
-export const DEFAULT_MONITOR_PORT = 6543;
+export { DEFAULT_MONITOR_PORT } from '../wire/daemon/constants.js';
 
 export interface StatusReport {
   daemon: DaemonSpec | undefined;

@@ -250,6 +250,8 @@ class Flooder {
 
   /** This connection's view of what it read. */
   readonly checker = new FloodChecker();
+  /** The checker's key for this connection's stream. */
+  readonly key: string;
 
   constructor(
     readonly conn: SpreadConnection,
@@ -257,6 +259,7 @@ class Flooder {
     readonly stream: number,
   ) {
     this.lastRet = a.bytes;
+    this.key = `${conn.privateGroup}/${stream}`;
     this.template = payloadTemplate(a.bytes, 0, stream);
     const service = a.service ?? (a.members > 0 ? 'fifo' : 'reliable');
     this.serviceType = SERVICE_TYPE_OF[service];
@@ -296,7 +299,7 @@ class Flooder {
   /** Messages of the process's senders this connection has not read (yet). */
   unread(all: readonly Flooder[]): number {
     let n = 0;
-    for (const g of all) n += Math.max(0, g.sent - this.checker.highest(`${g.conn.privateGroup}/${g.stream}`));
+    for (const g of all) n += Math.max(0, g.sent - this.checker.highest(g.key));
     return n;
   }
 

@@ -70,7 +70,6 @@ export function put16(buf: Uint8Array, o: number, v: number): number {
   return o + 2;
 }
 
-
 /** Reverses the bytes of a 32-bit word. */
 export function bswap32(v: number): number {
   return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
@@ -208,7 +207,6 @@ const NAME_CACHE_WIDTH = 32;
 const nameBytes = new Uint8Array(NAME_CACHE_SLOTS * NAME_CACHE_WIDTH);
 const nameLengths = new Int16Array(NAME_CACHE_SLOTS).fill(-1);
 const nameStrings: string[] = new Array<string>(NAME_CACHE_SLOTS).fill('');
-
 
 /** Writes `name` NUL-padded into `width` bytes (truncating at width - 1 like strncpy + NUL). */
 export function writeName(buf: Uint8Array, offset: number, width: number, name: string): number {

@@ -13,9 +13,14 @@ export class Slab {
 
   constructor(private readonly bytes = SLAB_BYTES) {}
 
+  /** Regions longer than this get an ArrayBuffer of their own. */
+  get maxRegion(): number {
+    return this.bytes / 4;
+  }
+
   /** `n` fresh zeroed bytes. */
   alloc(n: number): Uint8Array {
-    if (n > this.bytes / 4) return new Uint8Array(n);
+    if (n > this.maxRegion) return new Uint8Array(n);
     if (this.off + n > this.slab.length) {
       this.slab = new Uint8Array(this.bytes);
       this.off = 0;

@@ -3,7 +3,7 @@
  * schedules — crashes, restarts aimed at GATHER / FORM / EVS, overlapping partitions and
  * heals, loss bursts, duplication, reordering, delay spikes, paused daemons — with clients
  * joining, leaving and sending every service; EVS must hold at the daemons and the clients.
- * Then: the client checker catches a lost, a reordered and a foreign delivery; the shrinker
+ * Then: the client checker catches a lost and a reordered delivery; the shrinker
  * keeps only what a failure needs; the network and pause faults do what they say.
  */
 import { describe, expect, it } from 'vitest';

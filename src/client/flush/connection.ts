@@ -7,10 +7,12 @@
  */
 import { connect, DEFAULT_SERVICE, IllegalServiceError, IllegalSessionError, isService, SERVICE_TYPE_OF, ServiceType } from '../index.js';
 import type { ConnectOptions, Service, SignalOption, SpreadConnection, SpreadError } from '../index.js';
-import { abortReason, throwIfAborted } from '../errors.js';
+import { untilAborted } from '../errors.js';
 import type { FlushEvent } from './events.js';
 import { FlushMachine } from './machine.js';
 import type { PreparedSend } from './machine.js';
+
+const noop = (): void => undefined;
 
 /** FL_connect's options: the client's, except that membership notices are always on. */
 export type FlushConnectOptions = Omit<ConnectOptions, 'membership' | 'reconnect'>;
@@ -116,7 +118,7 @@ export class FlushConnection implements AsyncIterable<FlushEvent> {
       if (ready !== undefined) return ready;
       if (this.reading !== undefined) {
         // Another receive is reading from the daemon: wait for it (or our abort), then look again.
-        await untilSettledOrAborted(this.reading, opts?.signal);
+        await untilAborted(this.reading.then(noop, noop), opts?.signal);
         continue;
       }
       const reading = this.pull(opts?.signal);
@@ -165,19 +167,4 @@ export class FlushConnection implements AsyncIterable<FlushEvent> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.disconnect();
   }
-}
-
-/** Resolves when `p` settles (either way); rejects with AbortError / TimeoutError if the signal aborts first. */
-function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return p.then(() => undefined, () => undefined);
-  throwIfAborted(signal);
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = (): void => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    };
-    p.then(done, done);
-  });
 }

@@ -36,8 +36,7 @@ import type { ReserveResult, SessionEffect, SessionHost } from './session.js';
 import { procIdToIp } from './types.js';
 import type { DaemonRef } from './types.js';
 
-/** What takeActions hands out when nothing is queued: no array allocated per empty call. */
-const NO_ACTIONS: readonly never[] = Object.freeze([]);
+import { NO_ACTIONS } from '../no-actions.js';
 
 export type ConnId = number;
 

@@ -18,6 +18,7 @@ import {
   MessageFramer,
   NAME_SIZE,
   normaliseClientFrameInto,
+  privateGroupName,
   serviceBitCount,
   ServiceType,
 } from '../../wire/client/index.js';
@@ -74,6 +75,8 @@ export function validateClientHeader(
   h: MessageHeader,
   sessionName: string,
   daemonName: string,
+  /** The session's own private group name, when the caller has it: that sender needs no parsing. */
+  expectedSender?: string,
 ): HeaderViolation | null {
   const serviceBits = serviceBitCount(h.type);
   const requestBits = bitCount(h.type & MEMBERSHIP_REQUEST_BITS);
@@ -83,7 +86,7 @@ export function validateClientHeader(
   if (h.type & (ServiceType.GROUPS_MESS | ServiceType.REJECT_MESS)) {
     return new HeaderViolation('TYPE', `daemon-only bits in type field 0x${h.type.toString(16)}`);
   }
-  const senderViolation = checkSender(h.name, sessionName, daemonName);
+  const senderViolation = checkSender(h.name, sessionName, daemonName, expectedSender);
   if (senderViolation !== null) return senderViolation;
   if (h.numGroups < 0 || h.numGroups > Limits.MAX_GROUPS_PER_MESSAGE) {
     return new HeaderViolation('NUM_GROUPS', `num_groups ${h.numGroups} outside 0..${Limits.MAX_GROUPS_PER_MESSAGE}`);
@@ -104,11 +107,9 @@ export function validateClientHeader(
   return null;
 }
 
-/** The last sender name found valid, for its session and daemon: a session sends as itself over and over. */
-let validSender = { name: '', session: '', daemon: '' };
-
-function checkSender(name: string, sessionName: string, daemonName: string): HeaderViolation | null {
-  if (name === validSender.name && sessionName === validSender.session && daemonName === validSender.daemon) return null;
+function checkSender(name: string, sessionName: string, daemonName: string, expected: string | undefined): HeaderViolation | null {
+  // A session sends as itself over and over: its own private group name needs no parsing.
+  if (name === expected && name.length < NAME_SIZE) return null;
   const sender = parsePrivateGroupStrict(name.slice(0, NAME_SIZE - 1));
   if (sender === null) return new HeaderViolation('SENDER', `illegal private group name ${JSON.stringify(name)}`);
   if (sender.daemonName !== daemonName) {
@@ -117,7 +118,6 @@ function checkSender(name: string, sessionName: string, daemonName: string): Hea
   if (sender.privateName !== sessionName) {
     return new HeaderViolation('SENDER', `session ${JSON.stringify(sessionName)} sent as ${JSON.stringify(sender.privateName)}`);
   }
-  validSender = { name, session: sessionName, daemon: daemonName };
   return null;
 }
 
@@ -137,8 +137,8 @@ function asViolation(err: unknown): HeaderViolation {
 
 /** Frames are carved from slabs shared by every session (src/wire/slab.ts). */
 const frames = new Slab(8 * 1024);
-/** Every byte of a frame is written: big ones need no zeroing. */
-const allocate = (n: number): Uint8Array => (n > 2048 ? Buffer.allocUnsafeSlow(n) : frames.alloc(n));
+/** Every byte of a frame is written: one too big for a slab region needs no zeroing. */
+const allocate = (n: number): Uint8Array => (n > frames.maxRegion ? Buffer.allocUnsafeSlow(n) : frames.alloc(n));
 
 /** The frame normalised in a buffer of its own (never written again), shared by every delivery. */
 function ringMessageOf(f: RawFrame): RingMessage {
@@ -151,12 +151,13 @@ export class ClientMessageReader {
   private failed = false;
 
   constructor(sessionName: string, daemonName: string) {
+    const expected = privateGroupName(sessionName, daemonName);
     this.framer = new MessageFramer({
       ...DECODE_LIMITS,
       maxBuffered: HEADER_SIZE + MAX_CLIENT_BODY,
       allocate,
       validate: (h) => {
-        const violation = validateClientHeader(h, sessionName, daemonName);
+        const violation = validateClientHeader(h, sessionName, daemonName, expected);
         if (violation !== null) throw violation;
       },
     });

@@ -17,8 +17,7 @@ import type { RingPort } from './ring-port.js';
 import { INITIAL_RING_TIME, type MembershipSettings } from './settings.js';
 import { MembershipTimers } from './timers.js';
 
-/** What takeActions hands out when nothing is queued: no array allocated per empty call. */
-const NO_ACTIONS: readonly never[] = Object.freeze([]);
+import { NO_ACTIONS } from '../no-actions.js';
 
 /** Memb_state() values (also the `state` of a STATUS reply). */
 export const MembState = {

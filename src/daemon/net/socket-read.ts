@@ -18,20 +18,26 @@ interface UserBufferHandle {
   useUserBuffer(buf: Uint8Array): void;
 }
 
-function streamField(socket: Socket, name: string): symbol | undefined {
-  return Object.getOwnPropertySymbols(socket).find((s) => s.description === name);
+/** The stream's two private fields, found on the first socket and kept. */
+let fields: { buffer: symbol; callback: symbol } | null | undefined;
+
+function streamFields(socket: Socket): { buffer: symbol; callback: symbol } | null {
+  if (fields !== undefined) return fields;
+  const own = Object.getOwnPropertySymbols(socket);
+  const buffer = own.find((s) => s.description === 'kBuffer');
+  const callback = own.find((s) => s.description === 'kBufferCb');
+  return (fields = buffer === undefined || callback === undefined ? null : { buffer, callback });
 }
 
 /** Reads `socket` into the shared buffer from now on; false (nothing changed) if this Node cannot. */
 export function readIntoShared(socket: Socket, onBytes: (bytes: Uint8Array) => void): boolean {
-  const kBuffer = streamField(socket, 'kBuffer');
-  const kBufferCb = streamField(socket, 'kBufferCb');
+  const f = streamFields(socket);
   const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> | null })._handle;
-  if (kBuffer === undefined || kBufferCb === undefined || typeof handle?.useUserBuffer !== 'function') return false;
+  if (f === null || typeof handle?.useUserBuffer !== 'function') return false;
   const buf = (shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES));
-  const fields = socket as unknown as Record<symbol, unknown>;
-  fields[kBuffer] = buf;
-  fields[kBufferCb] = (nread: number): void => onBytes(new Uint8Array(buf.buffer, buf.byteOffset, nread));
+  const stream = socket as unknown as Record<symbol, unknown>;
+  stream[f.buffer] = buf;
+  stream[f.callback] = (nread: number): void => onBytes(new Uint8Array(buf.buffer, buf.byteOffset, nread));
   handle.useUserBuffer(buf);
   return true;
 }

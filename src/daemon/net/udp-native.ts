@@ -12,7 +12,7 @@ import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipString } from '../../wire/daemon/constants.js';
-import { ipNumber } from './udp-plan.js';
+import { parseIpv4 } from '../config/build.js';
 import type { UdpBindSpec } from './udp-plan.js';
 import { bindFailed, SENDER_SPEC, setupFailed, sizeBuffer, UdpEdgeError } from './udp-socket.js';
 import type { UdpBackend, UdpFrom, UdpReceive, UdpReceiveSocket, UdpSendError, UdpSendSocket } from './udp-socket.js';
@@ -24,7 +24,6 @@ interface Addon {
   getInt(fd: number, level: number, name: number): number;
   localPort(fd: number): number;
   recv(fd: number, slab: Uint8Array, slot: number, max: number, meta: Int32Array): number;
-  send(fd: number, bytes: Uint8Array, ip: number, port: number): number;
   sendBatch(fd: number, list: readonly Uint8Array[], ips: Uint32Array, ports: Uint32Array, n: number): number;
   watch(fd: number, onReadable: () => void): object;
   unwatch(handle: object): void;
@@ -41,8 +40,6 @@ const TOKEN_BATCH = 4;
 /** Batches read per wakeup before yielding to the loop (level-triggered: the rest wakes it again). */
 const MAX_BATCHES = 8;
 
-/** SPREAD_TS_UDP_BATCH=0: one sendmmsg per datagram (for side-by-side measurements of batching). */
-const NO_BATCH = process.env.SPREAD_TS_UDP_BATCH === '0';
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
 
 /** native/build/Release/spread_udp.node in the nearest folder above this module that has one (src, dist, a bundle). */
@@ -130,8 +127,8 @@ function openReceiver(a: Addon) {
     if (spec.multicast !== null) return Promise.reject(setupFailed(spec, new Error('multicast needs the dgram backend')));
     let fd: number;
     try {
-      const ip = ipNumber(spec.address);
-      if (ip === null) throw new Error(`not an IPv4 address: ${spec.address}`);
+      const ip = parseIpv4(spec.address);
+      if (ip === undefined) throw new Error(`not an IPv4 address: ${spec.address}`);
       fd = a.open(ip, spec.port);
     } catch (err) {
       return Promise.reject(bindFailed(spec, err));
@@ -218,7 +215,7 @@ class SendBatch {
     this.list.push(bytes);
     this.ips[i] = ip;
     this.ports[i] = port;
-    if (this.n === this.ips.length || NO_BATCH) this.flush();
+    if (this.n === this.ips.length) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       queueMicrotask(this.flush);

@@ -87,15 +87,6 @@ export function isMulticastIp(ip: number): boolean {
 
 export { ipString } from '../../wire/daemon/constants.js';
 
-/** A dotted IPv4 literal as an unsigned 32-bit value, or null when it is not one. */
-export function ipNumber(dotted: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(dotted);
-  if (m === null) return null;
-  const p = m.slice(1).map(Number);
-  if (p.some((x) => x > 255)) return null;
-  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
-}
-
 const ANY_ADDRESS = '0.0.0.0';
 
 export function planUdp(config: Pick<SpreadConfig, 'segments' | 'daemons'>, self: DaemonSpec): UdpPlan {

@@ -19,7 +19,8 @@ import type { DaemonSpec, SpreadConfig } from '../config/index.js';
 import type { Channel, SendAction } from '../ring/actions.js';
 import { dgramBackend } from './udp-dgram.js';
 import { nativeBackend } from './udp-native.js';
-import { ipNumber, ipString, planUdp } from './udp-plan.js';
+import { parseIpv4 } from '../config/build.js';
+import { ipString, planUdp } from './udp-plan.js';
 import type { UdpBindSpec, UdpPlan } from './udp-plan.js';
 import { describeDatagram, screenDatagram, UDP_DROP_REASONS, UdpDrop } from './udp-screen.js';
 import { errMessage, errnoCode } from './udp-socket.js';
@@ -254,8 +255,8 @@ export class UdpEdge {
   /** Sends to an explicit address (status replies to a monitor: request proc_id, port = seq). Never throws. */
   sendRaw(address: string | number, port: number, bytes: Uint8Array): boolean {
     if (!Number.isInteger(port) || port <= 0 || port > 65535) return this.unknown('data', 'proc', port);
-    const ip = typeof address === 'number' ? address >>> 0 : ipNumber(address);
-    if (ip === null) return this.unknown('data', 'proc', port);
+    const ip = typeof address === 'number' ? address >>> 0 : parseIpv4(address);
+    if (ip === undefined) return this.unknown('data', 'proc', port);
     return this.transmit('data', ip, ipString(ip), port, bytes);
   }
 

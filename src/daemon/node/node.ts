@@ -50,8 +50,7 @@ import { encodeStatusReply } from '../../wire/daemon/monitor.js';
 import { STATUS_VERSION } from './monitor.js';
 import { RingOrdering } from './ring-ordering.js';
 
-/** What takeActions hands out when nothing is queued: no array allocated per empty call. */
-const NO_ACTIONS: readonly never[] = Object.freeze([]);
+import { NO_ACTIONS } from '../no-actions.js';
 
 /** A timer of the node: the ring engine's or membership's, as its owner named it. */
 export type NodeTimer =

@@ -12,7 +12,7 @@ import { ServiceType } from '../../wire/client/constants.js';
 export const SERVICES = ['unreliable', 'reliable', 'fifo', 'causal', 'agreed', 'safe', 'join', 'leave', 'kill', 'other'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
-const BITS: readonly [number, ServiceName][] = [
+const NAMED_BITS: readonly [number, ServiceName][] = [
   [ServiceType.JOIN_MESS, 'join'],
   [ServiceType.LEAVE_MESS, 'leave'],
   [ServiceType.KILL_MESS, 'kill'],
@@ -24,8 +24,11 @@ const BITS: readonly [number, ServiceName][] = [
   [ServiceType.UNRELIABLE_MESS, 'unreliable'],
 ];
 
+/** Each bit with its service's index in SERVICES, worked out once. */
+const BITS: readonly [number, number][] = NAMED_BITS.map(([bit, name]) => [bit, SERVICES.indexOf(name)]);
+
 export function serviceIndex(type: number): number {
-  for (const [bit, name] of BITS) if (type & bit) return SERVICES.indexOf(name);
+  for (const [bit, index] of BITS) if (type & bit) return index;
   return SERVICES.length - 1;
 }
 

@@ -45,8 +45,7 @@ import { RingState, type DownQueueName, type ResolvedRingSettings, type RingMode
 import { allowedNewPackets, onToken } from './token.js';
 import type { RingTopology } from './topology.js';
 
-/** What takeActions hands out when nothing is queued: no array allocated per empty call. */
-const NO_ACTIONS: readonly never[] = Object.freeze([]);
+import { NO_ACTIONS } from '../no-actions.js';
 
 export type { DownQueueName, RingMode, RingSettings, RingStats } from './state.js';
 export type { EvsDelivered, EvsInstall, RingInstall, RingResume } from './install.js';

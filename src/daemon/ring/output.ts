@@ -16,9 +16,7 @@ export function alloc(st: RingState, n: number): Uint8Array {
 }
 
 export function copyOf(st: RingState, src: Uint8Array): Uint8Array {
-  const b = alloc(st, src.length);
-  b.set(src);
-  return b;
+  return st.slab.copy(src, 0, src.length);
 }
 
 export function sendTo(st: RingState, channel: Channel, proc: number, bytes: Uint8Array): void {

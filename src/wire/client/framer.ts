@@ -17,8 +17,9 @@
  * `maxBuffered` bytes are still unread from earlier pushes (a caller that does not drain).
  * A chunk may itself hold many frames: it is never refused for its size alone.
  *
- * Decoded data never aliases a buffer that is written again: chunks handed in by the socket
- * are fresh, and joined bytes always go into a newly allocated buffer.
+ * Decoded data never aliases a buffer that is written again: joined bytes always go into a
+ * newly allocated buffer, and a caller that reuses its chunks (a socket's read buffer) calls
+ * detach() after draining, which copies the unread tail.
  */
 import { ProtocolError } from '../errors.js';
 import { bodyLength, decodeBody, decodeHeader, HEADER_SIZE } from './message.js';

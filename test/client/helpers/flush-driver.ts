@@ -8,6 +8,7 @@ import type { DaemonHandle, Impl } from '../../../interop/launcher.js';
 import { flushConnect } from '../../../src/client/flush/index.js';
 import type { FlushConnection, FlushEvent, FlushMessage, FlushView } from '../../../src/client/flush/index.js';
 import { groupIdKey } from '../../../src/client/flush/wire.js';
+import { ugroup, uname } from './daemons.js';
 
 export interface MemberOptions {
   /** Answer flush requests (default true). */
@@ -139,16 +140,9 @@ export async function waitFlushReady(spread: string, connectFn: (spread: string)
   throw new Error(`daemon at ${spread} not operational after ${totalMs} ms: ${String(last)}`);
 }
 
-let seq = 0;
-/** A fresh private name (≤ 10 chars) starting with `prefix` (which decides member order). */
-export function uniqueName(prefix: string): string {
-  seq++;
-  return `${prefix}${process.pid % 1000}x${seq}`.slice(0, 10);
-}
-export function uniqueGroup(what: string): string {
-  seq++;
-  return `fl-${what}-${process.pid}-${seq}`;
-}
+/** Fresh private names and groups: daemons.ts's, groups prefixed `fl-`. */
+export { uname as uniqueName } from './daemons.js';
+export const uniqueGroup = (what: string): string => ugroup(`fl-${what}`);
 
 export interface FlushFixture {
   /** The daemon of this describe block (started in beforeAll). */
@@ -180,7 +174,7 @@ export function useFlushDaemon(impl: Impl): FlushFixture {
       return d!;
     },
     async member(prefix: string, opts: MemberOptions = {}): Promise<FlushMember> {
-      const m = new FlushMember(await flushConnect({ spread: d!.spreadTcp, name: uniqueName(prefix), timeoutMs: 5000 }), opts);
+      const m = new FlushMember(await flushConnect({ spread: d!.spreadTcp, name: uname(prefix), timeoutMs: 5000 }), opts);
       members.push(m);
       return m;
     },
