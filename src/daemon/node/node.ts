@@ -88,6 +88,9 @@ export type NodeAction =
   /** A monitor told this daemon to exit (PARTITION component −1); `fatal`: a RELOAD the reference exits on. */
   | { readonly kind: 'exit'; readonly reason: string; readonly fatal?: boolean };
 
+/** The 'ordering' action has no fields: one shared object (it is pushed once per settle). */
+const ORDERING_READY: NodeAction = Object.freeze({ kind: 'ordering' });
+
 /** What the edge found in spread.conf for a `reload` action (reloadLoaded's argument). */
 export type NodeReload =
   | { readonly kind: 'changed'; readonly config: SpreadConfig; readonly needPartition: boolean }
@@ -245,15 +248,15 @@ export class DaemonNode {
   drain(now: number): void {
     for (let guard = 0; guard < 10_000; guard++) {
       const ring = this.engine.takeActions();
-      for (const a of ring) this.onRing(a, now);
+      for (let i = 0; i < ring.length; i++) this.onRing(ring[i]!, now);
       const memb = this.membership.takeActions();
-      for (const a of memb) this.onMembership(a, now);
+      for (let i = 0; i < memb.length; i++) this.onMembership(memb[i]!, now);
       if (ring.length === 0 && memb.length === 0) break;
     }
     const pushed = this.ordering.pushed;
     if (pushed !== this.signalledAt) {
       this.signalledAt = pushed;
-      this.out.push({ kind: 'ordering' });
+      this.out.push(ORDERING_READY);
     }
   }
 
@@ -338,7 +341,7 @@ export class DaemonNode {
         break;
       case 'backpressure':
         // The core re-reads the ordering backlog (and resumes reading clients) when it runs.
-        this.out.push({ kind: 'ordering' });
+        this.out.push(ORDERING_READY);
         break;
       case 'violation':
         this.stats.violations++;

@@ -48,8 +48,8 @@ export class DatagramReader {
   private takeTokens(): void {
     const tokens = this.tokens;
     this.tokens = [];
-    for (const t of tokens) {
-      this.node.datagram('token', t, this.clock());
+    for (let i = 0; i < tokens.length; i++) {
+      this.node.datagram('token', tokens[i]!, this.clock());
       this.settle();
     }
   }

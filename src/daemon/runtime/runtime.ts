@@ -85,7 +85,7 @@ export class DaemonRuntime {
       for (let round = 0; round < 1000 && !quiet; round++) {
         this.node.drain(this.clock());
         const acts = this.node.takeActions();
-        for (const a of acts) this.carry(a);
+        for (let i = 0; i < acts.length; i++) this.carry(acts[i]!);
         this.udp?.flush();
         const coreDid = this.flushCore();
         quiet = acts.length === 0 && !coreDid;
@@ -151,7 +151,8 @@ export class DaemonRuntime {
     let any = false;
     for (let actions = this.core.takeActions(); actions.length > 0; actions = this.core.takeActions()) {
       any = true;
-      for (const a of actions) {
+      for (let i = 0; i < actions.length; i++) {
+        const a = actions[i]!;
         switch (a.kind) {
           case 'transmit':
             server.pump(a.conn);
