@@ -137,8 +137,12 @@ function asViolation(err: unknown): HeaderViolation {
 
 /** Frames are carved from slabs shared by every session (src/wire/slab.ts). */
 const frames = new Slab(8 * 1024);
-/** Every byte of a frame is written: one too big for a slab region needs no zeroing. */
-const allocate = (n: number): Uint8Array => (n > frames.maxRegion ? Buffer.allocUnsafeSlow(n) : frames.alloc(n));
+/**
+ * Every byte of a frame is written: one too big for a slab region needs no zeroing. It is a
+ * plain Uint8Array over its own unzeroed ArrayBuffer, never a Buffer: code V8 optimised for the
+ * slab frames' map would be deoptimised by the first large frame ("wrong map").
+ */
+const allocate = (n: number): Uint8Array => (n > frames.maxRegion ? new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n) : frames.alloc(n));
 
 /** The frame normalised in a buffer of its own (never written again), shared by every delivery. */
 function ringMessageOf(f: RawFrame): RingMessage {
