@@ -61,13 +61,14 @@ export function referenceReloadSender(spmonitor: string, as: string): ReloadSend
   return (confText) => runMonitor(confText, (conf, port) => ['stdbuf', '-oL', spmonitor, '-c', conf, '-n', as, '-p', String(port)], 'r\n', 'reset by configuration reload');
 }
 
-/** The ring's configuration for the nodes given (loopback topology, default settings). */
-function confFor(nodes: readonly RingNode[]): { text: string; conf: ConfNode[] } {
+/** The ring's configuration for the nodes given, then `extra` (loopback topology, default settings). */
+export function ringConf(nodes: readonly RingNode[], extra: readonly ConfNode[] = []): string {
   const conf = nodes.map((n) => ({ name: n.name, address: loopbackAddress(n.index), port: Number(n.spread.split('@')[0]) }));
-  return { text: loopbackConf(conf), conf };
+  return loopbackConf([...conf, ...extra]);
 }
 
-function writeAll(nodes: readonly RingNode[], text: string): void {
+/** Writes `text` as every one of `nodes`' spread.conf. */
+export function writeAll(nodes: readonly RingNode[], text: string): void {
   for (const n of nodes) writeFileSync(n.handle.confPath, text, { mode: 0o644 });
 }
 
@@ -81,7 +82,7 @@ export async function growRing(ring: Ring, impl: Impl, send: ReloadSender): Prom
   const name = `n${index}`;
   const port = await freePort();
   const address = loopbackAddress(index);
-  const { text } = confFor([...live, { index, name, spread: `${port}@${address}` } as RingNode]);
+  const text = ringConf(live, [{ name, address, port }]);
   writeAll(live, text);
   const handle = await startDaemon({ impl, name, port, configText: text, host: address, readyTimeoutMs: 20_000 });
   const node = ring.adopt(impl, name, handle, `${port}@${address}`);
@@ -97,8 +98,8 @@ export async function growRing(ring: Ring, impl: Impl, send: ReloadSender): Prom
 export async function shrinkRing(ring: Ring, victim: number, send: ReloadSender): Promise<string> {
   const live = ring.nodes.filter((n) => n.alive);
   const gone = ring.nodes[victim]!;
-  const before = confFor(live).text;
-  writeAll(live, confFor(live.filter((n) => n !== gone)).text);
+  const before = ringConf(live);
+  writeAll(live, ringConf(live.filter((n) => n !== gone)));
   gone.alive = false;
   await send(before);
   const exit = await Promise.race([gone.handle.exited, new Promise<null>((res) => setTimeout(() => res(null), 20_000))]);
