@@ -16,8 +16,8 @@ import { ringMessageFromFrame, ServiceClass, type RingMessage } from '../daemon/
 import type { OrderingEvent } from '../daemon/core/ordering.js';
 import { silentLog } from '../daemon/core/daemon-core.js';
 import type { RingId } from '../wire/daemon/header.js';
-import { DaemonNode, nodeTimerKey, type NodeAction, type NodeReload, type NodeTimer } from '../daemon/node/node.js';
-import { reloadOutcome } from '../daemon/config/reload.js';
+import { DaemonNode, nodeTimerKey, type NodeAction, type NodeTimer } from '../daemon/node/node.js';
+import { judgeReload } from '../daemon/reload.js';
 import { ServiceType } from '../wire/client/constants.js';
 import { encodeMessage, makeHint } from '../wire/client/message.js';
 import { encodeDatagram, ipString, MONITOR_HASH, MONITOR_MAGIC, PacketType, procIdOf } from '../wire/daemon/index.js';
@@ -337,12 +337,11 @@ export class DaemonSim {
     });
   }
 
-  /** The RELOAD's verdict on the daemon's file (reading takes no virtual time). */
-  private reloaded(d: SimDaemon, incarnation: number): void {
+  /** The RELOAD's verdict on the daemon's file, as a real daemon's edge reaches it (reading takes no virtual time). */
+  private reloaded(d: SimDaemon, incarnation: number, origin: 'monitor' | 'signal'): void {
     if (!d.alive || d.incarnation !== incarnation) return;
-    const v = reloadOutcome(d.running!, d.file ?? this.config, { name: d.name, localAddresses: [] });
-    const r: NodeReload = v.kind === 'refused' ? { kind: 'refused', exit: v.message } : v.kind === 'unchanged' ? v : { kind: 'changed', config: v.config, needPartition: v.needPartition };
-    d.node.reloadLoaded(r, this.now);
+    const judge = { running: () => d.running!, selection: { name: d.name, localAddresses: [] }, log: silentLog };
+    d.node.reloadLoaded(judgeReload(judge, d.file ?? this.config, origin).node, this.now);
     this.settle(d);
   }
 
@@ -414,7 +413,7 @@ export class DaemonSim {
         break;
       case 'reload': {
         const incarnation = d.incarnation;
-        this.at(this.now, () => this.reloaded(d, incarnation));
+        this.at(this.now, () => this.reloaded(d, incarnation, a.origin));
         break;
       }
       case 'reconfigure':

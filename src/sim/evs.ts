@@ -56,6 +56,16 @@ export function settle(sim: DaemonSim, until: number, step = 50): string[][] | n
   }
 }
 
+/** Runs until the `n` daemons are in one ring (returns null) or `until` (returns the rings then). */
+export function oneRing(sim: DaemonSim, n: number, until: number): string[][] | null {
+  for (;;) {
+    const rings = settle(sim, until);
+    if (rings !== null && rings.length === 1 && rings[0]!.length === n) return null;
+    if (sim.now >= until) return rings ?? [];
+    sim.run(Math.min(until, sim.now + 50));
+  }
+}
+
 interface Span {
   daemon: string;
   old: string;
