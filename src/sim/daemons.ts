@@ -12,7 +12,7 @@
  * configurations and messages, in order — for the EVS checks of evs.ts.
  */
 import { parseConfig, type MembershipTimeouts, type SpreadConfig } from '../daemon/config/index.js';
-import { ringMessageFromFrame, ServiceClass, type RingMessage } from '../daemon/core/frames.js';
+import { ringMessageFromFrame, type RingMessage } from '../daemon/core/frames.js';
 import type { OrderingEvent } from '../daemon/core/ordering.js';
 import { silentLog } from '../daemon/core/daemon-core.js';
 import type { RingId } from '../wire/daemon/header.js';
@@ -27,9 +27,10 @@ import { SimCore } from './core-adapter.js';
 import { EventHeap, type Timed } from './heap.js';
 import { Network, type NetworkFaults } from './network.js';
 import { Prng } from './prng.js';
-import { dataOffset } from './scenario.js';
+import { dataOffset, mayOvertake } from './scenario.js';
 
 export type LogEntry =
+  /** `ordered`: delivered in ring order (false: a single-packet (UN)RELIABLE message, scenario.ts mayOvertake). */
   | { t: number; kind: 'deliver'; ring: string; sender: string; text: string; ordered: boolean }
   | { t: number; kind: 'transitional'; ring: string; members: number[]; id: string; ringId: RingId }
   | { t: number; kind: 'regular'; ring: string; members: number[]; id: string; ringId: RingId };
@@ -466,8 +467,7 @@ export class DaemonSim {
       case 'message': {
         const m = ev.message;
         const text = Buffer.from(m.frame.subarray(dataOffset(m.groups.length))).toString('utf8');
-        // Single-packet RELIABLE (and UNRELIABLE) messages may overtake the ring order (SPEC Part IV).
-        d.log.push({ t, kind: 'deliver', ring: d.ringKey, sender: m.sender, text, ordered: m.service !== ServiceClass.RELIABLE });
+        d.log.push({ t, kind: 'deliver', ring: d.ringKey, sender: m.sender, text, ordered: !mayOvertake(m.type, m.frame.length) });
         break;
       }
       case 'groups':

@@ -72,10 +72,11 @@ interface Span {
   next: string;
   trans: string;
   /**
-   * Messages delivered in ring order (FIFO and stronger), in order. Single-packet (UN)RELIABLE
-   * ones are left out: delivered on arrival (the fast path, SPEC Part IV), one can reach a
-   * daemon before a hole no survivor fills while its mate discards it after the transitional
-   * configuration (its sender not in the commit set) — the reference's semantics too.
+   * Messages delivered in ring order (FIFO and stronger, and (UN)RELIABLE ones too long for one
+   * packet), in order. Single-packet (UN)RELIABLE ones are left out (mayOvertake): delivered on
+   * arrival (the fast path, SPEC Part V §11), one can reach a daemon before a hole no survivor
+   * fills while its mate discards it after the transitional configuration (its sender not in
+   * the commit set) — the reference's semantics too.
    */
   msgs: string[];
 }
