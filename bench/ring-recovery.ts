@@ -10,15 +10,12 @@
  * Environment: RING_RECOVERY_REPS (default 3), and RING_REAL_IMPLS as for ring-real.
  */
 import { startDaemon, type DaemonHandle, type Impl } from '../interop/launcher.js';
+import { sleep } from '../interop/ring-scenarios.js';
 import { logRingStatus, startTopology, type Topology } from '../interop/topology.js';
 import { alternating, benchImpls, median, ringBenchAvailable } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 const DAEMONS = 3;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** Polls until every daemon reports a ring of `members` with one id; returns the ms it took. */
 async function ringOf(impl: Impl, daemons: readonly DaemonHandle[], members: number, since: number): Promise<number> {

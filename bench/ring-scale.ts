@@ -15,6 +15,7 @@
  * RING_REAL_IMPLS as for ring-real.
  */
 import { startDaemon, type DaemonHandle, type Impl } from '../interop/launcher.js';
+import { sleep } from '../interop/ring-scenarios.js';
 import { startTopology, type Topology } from '../interop/topology.js';
 import { connect } from '../src/client/index.js';
 import type { SpreadConnection as Connection } from '../src/client/index.js';
@@ -30,8 +31,6 @@ interface ScaleResult {
   killExchangeMs: number;
   mergeExchangeMs: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits for this session's own membership notice on `group` (join or leave), bounded in time. */
 async function notice(c: Connection, group: string, reason: 'join' | 'leave' | 'network' | 'disconnect', timeoutMs = 60_000): Promise<void> {

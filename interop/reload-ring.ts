@@ -7,13 +7,13 @@
  *
  * Only processes started here are signalled, by pid; every wait is bounded.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, repoRoot, startDaemon, type Impl } from './launcher.js';
 import type { Ring, RingNode } from './loopback-ring.js';
 import { GROUP, scenarioOrder, waitFor, type Probe, type RingLike, type RingNodeLike } from './ring-scenarios.js';
+import { exit, runSession, start, waitFor as waitForText, write, type Step } from './session.js';
 import { loopbackAddress, loopbackConf, type ConfNode } from './topology-conf.js';
 
 /** Sends RELOAD to every daemon of `confText`; resolves with the monitor's output. */
@@ -23,35 +23,26 @@ export type ReloadSender = (confText: string) => Promise<string>;
 export const removedMessage = (name: string): string => `Conf_load_conf_file: My proc ${name} is not in configuration`;
 
 /**
- * Runs a monitor on a temporary copy of `confText` until its RELOAD has left: `sent` (its output
- * says so; then it is killed, by pid) or, without `sent`, its exit with code 0. Rejects after
+ * Runs a monitor on a temporary copy of `confText` until its RELOAD has left: `sent` on its
+ * stdout (then it is killed, by pid) or, without `sent`, its exit with code 0. Fails after
  * `timeoutMs`.
  */
 async function runMonitor(confText: string, argv: (conf: string, port: number) => string[], input: string, sent?: string, timeoutMs = 15_000): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'spts-reload-'));
-  const conf = join(dir, 'spread.conf');
-  writeFileSync(conf, confText);
-  const [cmd, ...args] = argv(conf, await freePort());
-  const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  child.stdin.on('error', () => {});
-  child.stdin.write(input);
-  let code: number | null | undefined;
-  child.once('close', (c) => (code = c));
   try {
-    await waitFor(() => code !== undefined || (sent !== undefined && out.includes(sent)), timeoutMs, () => `monitor: ${out.slice(-1500)}`, 50);
-    if (sent !== undefined ? !out.includes(sent) : code !== 0) throw new Error(`monitor failed (exit ${code}): ${out.slice(-1500)}`);
+    const conf = join(dir, 'spread.conf');
+    writeFileSync(conf, confText);
+    const [command, ...args] = argv(conf, await freePort());
+    const steps: Step[] = [start('m')];
+    if (input !== '') steps.push(write('m', input));
+    steps.push(sent !== undefined ? waitForText('m', sent, 1, timeoutMs) : exit('m', timeoutMs));
+    // exitTimeoutMs 0: a monitor still running once its RELOAD has left is killed at once.
+    const res = await runSession([{ id: 'm', command: command!, args }], steps, { exitTimeoutMs: 0, totalTimeoutMs: timeoutMs + 5000 });
+    const r = res.clients['m']!;
+    const out = r.stdout + r.stderr;
+    if (sent !== undefined ? !r.stdout.includes(sent) : r.code !== 0) throw new Error(`monitor failed (exit ${r.code}): ${out.slice(-1500)}`);
     return out;
   } finally {
-    if (child.exitCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -70,13 +61,14 @@ export function referenceReloadSender(spmonitor: string, as: string): ReloadSend
   return (confText) => runMonitor(confText, (conf, port) => ['stdbuf', '-oL', spmonitor, '-c', conf, '-n', as, '-p', String(port)], 'r\n', 'reset by configuration reload');
 }
 
-/** The ring's configuration for the nodes given (loopback topology, default settings). */
-function confFor(nodes: readonly RingNode[]): { text: string; conf: ConfNode[] } {
+/** The ring's configuration for the nodes given, then `extra` (loopback topology, default settings). */
+export function ringConf(nodes: readonly RingNode[], extra: readonly ConfNode[] = []): string {
   const conf = nodes.map((n) => ({ name: n.name, address: loopbackAddress(n.index), port: Number(n.spread.split('@')[0]) }));
-  return { text: loopbackConf(conf), conf };
+  return loopbackConf([...conf, ...extra]);
 }
 
-function writeAll(nodes: readonly RingNode[], text: string): void {
+/** Writes `text` as every one of `nodes`' spread.conf. */
+export function writeAll(nodes: readonly RingNode[], text: string): void {
   for (const n of nodes) writeFileSync(n.handle.confPath, text, { mode: 0o644 });
 }
 
@@ -90,7 +82,7 @@ export async function growRing(ring: Ring, impl: Impl, send: ReloadSender): Prom
   const name = `n${index}`;
   const port = await freePort();
   const address = loopbackAddress(index);
-  const { text } = confFor([...live, { index, name, spread: `${port}@${address}` } as RingNode]);
+  const text = ringConf(live, [{ name, address, port }]);
   writeAll(live, text);
   const handle = await startDaemon({ impl, name, port, configText: text, host: address, readyTimeoutMs: 20_000 });
   const node = ring.adopt(impl, name, handle, `${port}@${address}`);
@@ -106,8 +98,8 @@ export async function growRing(ring: Ring, impl: Impl, send: ReloadSender): Prom
 export async function shrinkRing(ring: Ring, victim: number, send: ReloadSender): Promise<string> {
   const live = ring.nodes.filter((n) => n.alive);
   const gone = ring.nodes[victim]!;
-  const before = confFor(live).text;
-  writeAll(live, confFor(live.filter((n) => n !== gone)).text);
+  const before = ringConf(live);
+  writeAll(live, ringConf(live.filter((n) => n !== gone)));
   gone.alive = false;
   await send(before);
   const exit = await Promise.race([gone.handle.exited, new Promise<null>((res) => setTimeout(() => res(null), 20_000))]);

@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort, repoRoot, startDaemon, type DaemonHandle, type Impl } from './launcher.js';
 import { createBridge, netnsExecPrefix, netnsSupport, privateTmpWrap, joinProcessPrefix, type NetnsBridge } from './netns-bridge.js';
+import { sleep } from './ring-scenarios.js';
 import {
   loopbackAddress, loopbackConf, loopbackSegment, netnsConf, parseOursRing, parseReferenceRing,
   type ConfNode, type RingStatus,
@@ -136,10 +137,6 @@ export interface Topology {
 }
 
 const DEFAULT_NETNS_PORT = 4803;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** Default status source: the reference's membership report, or ours' `ring: N members`. */
 export function logRingStatus(node: Pick<TopologyNode, 'impl' | 'daemon'>): RingStatus | undefined {

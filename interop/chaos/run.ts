@@ -14,11 +14,10 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { startDaemon, type Impl } from '../launcher.js';
 import { privateTmpWrap } from '../netns-bridge.js';
+import { sleep } from '../ring-scenarios.js';
 import { netnsSupport, startTopology, tsxLoader, type Topology } from '../topology.js';
 import { Prng } from '../../src/sim/prng.js';
 import { checkChaos, type ChaosClient } from './check.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class ChaosRun {
   readonly clients: ChaosClient[] = [];

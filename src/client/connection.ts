@@ -36,7 +36,7 @@ import { redial, StatusHub } from './reconnect.js';
 import type { ConnectionStatus, ReconnectPolicy } from './reconnect.js';
 import { Subscription, SubscriptionRouter } from './subscription.js';
 import type { SubscribeOptions } from './subscription.js';
-import { DEFAULT_SERVICE, isRegular, isService, SERVICE_TYPE_OF } from './service.js';
+import { isRegular, sendServiceType } from './service.js';
 import type { Service } from './service.js';
 
 export interface SignalOption {
@@ -113,6 +113,11 @@ export interface ConnectionInit {
 type State = 'open' | 'reconnecting' | 'failed' | 'disconnected';
 
 const textEncoder = new TextEncoder();
+
+/** A message's data as sent: a string as UTF-8, bytes as they are. */
+export function messageBytes(data: Uint8Array | string): Uint8Array {
+  return typeof data === 'string' ? textEncoder.encode(data) : data;
+}
 
 export class SpreadConnection implements AsyncIterable<SpreadEvent> {
   /** Whether membership notifications were requested. */
@@ -253,9 +258,7 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
    * waits for the new session.
    */
   async multicast(groups: string | readonly string[], data: Uint8Array | string, opts?: MulticastOptions): Promise<number> {
-    const service = opts?.service ?? DEFAULT_SERVICE;
-    if (!isService(service)) throw new IllegalServiceError(`illegal service ${JSON.stringify(service)}`);
-    const type = SERVICE_TYPE_OF[service] | (opts?.selfDiscard === true ? ServiceType.SELF_DISCARD : 0);
+    const type = sendServiceType(opts?.service, opts?.selfDiscard);
     return this.multicastChecked(type, groups, data, opts?.messType ?? 0, opts?.signal);
   }
 
@@ -295,7 +298,7 @@ export class SpreadConnection implements AsyncIterable<SpreadEvent> {
     if (list.length > Limits.MAX_GROUPS_PER_MESSAGE) {
       throw new IllegalMessageError(`${list.length} groups: at most ${Limits.MAX_GROUPS_PER_MESSAGE} per message`);
     }
-    const bytes = typeof data === 'string' ? textEncoder.encode(data) : data;
+    const bytes = messageBytes(data);
     if (!(bytes instanceof Uint8Array)) throw new IllegalMessageError('data must be a Uint8Array or a string');
     checkBodyLength(bytes.length, list.length);
     await this.send(serviceType, list, bytes, messType, signal);

@@ -4,6 +4,7 @@
  * what the C macro tests, so code ported from C behaves the same.
  */
 import { ServiceType } from '../wire/client/constants.js';
+import { IllegalServiceError } from './errors.js';
 
 /** The six delivery services, weakest first. */
 export const SERVICES = ['unreliable', 'reliable', 'fifo', 'causal', 'agreed', 'safe'] as const;
@@ -27,6 +28,16 @@ export const DEFAULT_SERVICE: Service = 'agreed';
 
 export function isService(s: unknown): s is Service {
   return typeof s === 'string' && (SERVICES as readonly string[]).includes(s);
+}
+
+/**
+ * The service-type bits multicast() sends for `service` (default AGREED) and `selfDiscard`.
+ * IllegalServiceError when `service` is none of SERVICES.
+ */
+export function sendServiceType(service: Service | undefined, selfDiscard: boolean | undefined): number {
+  const s = service ?? DEFAULT_SERVICE;
+  if (!isService(s)) throw new IllegalServiceError(`illegal service ${JSON.stringify(s)}`);
+  return SERVICE_TYPE_OF[s] | (selfDiscard === true ? ServiceType.SELF_DISCARD : 0);
 }
 
 /**

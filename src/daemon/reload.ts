@@ -29,7 +29,10 @@ export interface ReloadResult {
   readonly config: SpreadConfig | null;
 }
 
-function refused(src: ReloadSource, origin: 'monitor' | 'signal', message: string): ReloadResult {
+/** What judgeReload needs of the daemon: ReloadSource without the reading. */
+export type ReloadJudge = Omit<ReloadSource, 'read'>;
+
+function refused(src: ReloadJudge, origin: 'monitor' | 'signal', message: string): ReloadResult {
   if (origin === 'signal') {
     src.log.error({}, `SIGHUP: reload refused (the running configuration stays): ${message}`);
     return { node: { kind: 'refused', exit: null }, config: null };
@@ -46,6 +49,11 @@ export async function readReload(src: ReloadSource, origin: 'monitor' | 'signal'
   } catch (err) {
     return refused(src, origin, `Conf_load_conf_file: ${err instanceof Error ? err.message : String(err)}`);
   }
+  return judgeReload(src, next, origin);
+}
+
+/** readReload's synchronous half: the verdict on `next` (the file as read), logged; never throws. */
+export function judgeReload(src: ReloadJudge, next: SpreadConfig, origin: 'monitor' | 'signal'): ReloadResult {
   let v: ReturnType<typeof reloadOutcome>;
   try {
     v = reloadOutcome(src.running(), next, src.selection);

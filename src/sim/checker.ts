@@ -3,7 +3,9 @@
  *
  * - every daemon delivers every submitted message exactly once, byte for byte, from the right
  *   sender (nothing lost, nothing duplicated, nothing invented);
- * - FIFO, CAUSAL, AGREED and SAFE messages come out in one total order at every daemon;
+ * - FIFO, CAUSAL, AGREED and SAFE messages, and (UN)RELIABLE ones too long for one packet, come
+ *   out in one total order at every daemon (single-packet (UN)RELIABLE ones may overtake it:
+ *   mayOvertake);
  * - per sender, those messages come out in submission order (FIFO);
  * - a SAFE message is delivered only when every daemon already holds every packet up to it
  *   (every engine's My_aru has reached the packet's seq);
@@ -14,10 +16,8 @@ import { readI32, readU32 } from '../wire/bytes.js';
 import { ServiceType } from '../wire/client/constants.js';
 import { HEADER_SIZE, HeaderField } from '../wire/client/message.js';
 import type { DeliverAction } from '../daemon/ring/actions.js';
-import { dataOffset, type WorkItem } from './scenario.js';
+import { dataOffset, mayOvertake, type WorkItem } from './scenario.js';
 import type { SimNode } from './simulation.js';
-
-const ORDERED = ServiceType.FIFO_MESS | ServiceType.CAUSAL_MESS | ServiceType.AGREED_MESS | ServiceType.SAFE_MESS;
 
 export class Checker {
   readonly failures: string[] = [];
@@ -96,7 +96,7 @@ export class Checker {
         }
       }
     }
-    if (item.service & ORDERED) {
+    if (!mayOvertake(item.service, item.bytes.length)) {
       const k = this.orderedCount[node.index]!++;
       if (k === this.order.length) this.order.push(id);
       else if (this.order[k] !== id) {

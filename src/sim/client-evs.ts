@@ -9,9 +9,9 @@
  *               FIFO-or-stronger messages in the first (transitional part included), in the
  *               same order
  *   vs_sets     clients in one vs_set of a network-caused view came from the same view
- *   order       any two clients deliver their common FIFO-or-stronger messages in one order
- *               (single-packet RELIABLE ones may overtake it, SPEC Part IV); FIFO-or-stronger messages of one sender arrive in sending order; none
- *               arrives twice
+ *   order       any two clients deliver their common ring-ordered messages (FIFO or stronger,
+ *               and (UN)RELIABLE ones too long for one packet: mayOvertake) in one order, and
+ *               those of one sender in sending order; no message arrives twice
  *   self        a client connected to the end receives every non-UNRELIABLE message it sent
  *               to a group it was in
  *   safe        a SAFE message delivered in a regular view (before its TRANSITION) reaches every
@@ -20,8 +20,9 @@
  *               exactly the connected clients that joined it and did not leave
  */
 import { decodeMembershipBody, ServiceType as T } from '../wire/client/index.js';
-import type { WireMessage } from '../wire/client/message.js';
+import { messageLength, type WireMessage } from '../wire/client/message.js';
 import type { SimClient } from './client.js';
+import { mayOvertake } from './scenario.js';
 
 export interface SentMessage {
   readonly text: string;
@@ -51,13 +52,15 @@ interface View {
   readonly myVsSet: number;
   readonly network: boolean;
   transitional: boolean;
-  /** FIFO-or-stronger messages delivered in it, in order. */
+  /** Ring-ordered messages delivered in it, in order. */
   readonly msgs: string[];
 }
 
 interface Delivery {
   readonly text: string;
   readonly service: number;
+  /** Delivered in ring order (not mayOvertake). */
+  readonly ordered: boolean;
   readonly sender: string;
   /** The view of its group it was delivered in (null: the client was not a member). */
   readonly view: View | null;
@@ -85,8 +88,9 @@ function streamOf(rec: ClientRecord): Stream {
       const g = f.groups[0] ?? '';
       const view = s.last.get(g) ?? null;
       const text = UTF8.decode(f.data);
-      s.deliveries.push({ text, service: f.header.type & SERVICE_MASK, sender: f.header.name, view, regular: view !== null && !view.transitional });
-      if ((f.header.type & SERVICE_MASK) >= T.FIFO_MESS) view?.msgs.push(text);
+      const ordered = !mayOvertake(f.header.type, messageLength(f));
+      s.deliveries.push({ text, service: f.header.type & SERVICE_MASK, ordered, sender: f.header.name, view, regular: view !== null && !view.transitional });
+      if (ordered) view?.msgs.push(text);
     }
   }
   return s;
@@ -167,8 +171,8 @@ function shape(v: View): string {
 }
 
 /**
- * The messages delivered in a view, in order: FIFO-or-stronger ones only. A single-packet
- * (UN)RELIABLE message takes the fast path (SPEC Part IV) and may overtake a SAFE membership
+ * The messages delivered in a view, in order: ring-ordered ones only. A single-packet
+ * (UN)RELIABLE message takes the fast path (mayOvertake) and may overtake a SAFE membership
  * change at its sender's daemon only, so it can fall into different views at different clients
  * (the reference's semantics too).
  */
@@ -189,13 +193,13 @@ function checkVsSets(seen: readonly { name: string; v: View }[], problems: strin
 }
 
 function checkOrder(streams: readonly Stream[], problems: string[]): void {
-  const ordered = streams.map((s) => s.deliveries.filter((d) => d.service >= T.FIFO_MESS).map((d) => d.text));
+  const ordered = streams.map((s) => s.deliveries.filter((d) => d.ordered).map((d) => d.text));
   const pos = ordered.map((o) => new Map(o.map((t, i) => [t, i])));
   for (const s of streams) {
     if (new Set(s.deliveries.map((d) => d.text)).size !== s.deliveries.length) problems.push(`${s.name} received a message twice`);
     const bySender = new Map<string, number>();
     for (const d of s.deliveries) {
-      if (d.service < T.FIFO_MESS) continue;
+      if (!d.ordered) continue;
       const n = Number(d.text.slice(d.text.lastIndexOf(':') + 1));
       if ((bySender.get(d.sender) ?? 0) > n) problems.push(`${s.name}: ${d.text} from ${d.sender} after a later message of that sender`);
       bySender.set(d.sender, n);

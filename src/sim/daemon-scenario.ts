@@ -10,7 +10,7 @@
  */
 import { ServiceType } from '../wire/client/constants.js';
 import { DaemonSim, simConfig } from './daemons.js';
-import { checkEvs, settle } from './evs.js';
+import { checkEvs, oneRing } from './evs.js';
 import { Prng } from './prng.js';
 
 export interface DaemonScenario {
@@ -55,10 +55,18 @@ export function describeDaemonScenario(s: DaemonScenario): string {
   return `segments [${s.segments.join(',')}] loss ${s.loss} dup ${s.dup} reorder ${s.reorder}, ${s.faults} faults`;
 }
 
-export function runDaemonScenario(s: DaemonScenario): DaemonRunResult {
+/** A run's daemons per segment and network faults (a DaemonScenario's or a fault schedule's). */
+export type SegmentedNetwork = Pick<DaemonScenario, 'seed' | 'segments' | 'loss' | 'dup' | 'reorder'>;
+
+/** The simulator of `s`: daemon i of segment k at 10.0.k.(i+1); `all` lists them in configuration order. */
+export function segmentedSim(s: SegmentedNetwork): { sim: DaemonSim; all: string[] } {
   const ips = s.segments.map((k, seg) => Array.from({ length: k }, (_, i) => `10.0.${seg}.${i + 1}`));
-  const all = ips.flat();
   const sim = new DaemonSim(simConfig(ips), { seed: s.seed, network: { loss: s.loss, dup: s.dup, reorder: s.reorder, reorderDelay: 1 } });
+  return { sim, all: ips.flat() };
+}
+
+export function runDaemonScenario(s: DaemonScenario): DaemonRunResult {
+  const { sim, all } = segmentedSim(s);
   const r = new Prng(s.seed ^ 0xfa17);
   all.forEach((ip) => sim.start(ip, r.float() * 2000));
   for (const ip of all) sim.traffic(ip, 500, 40, 97, r.pick([ServiceType.AGREED_MESS, ServiceType.SAFE_MESS]));
@@ -82,16 +90,6 @@ export function runDaemonScenario(s: DaemonScenario): DaemonRunResult {
   failures.push(...checkEvs(sim), ...sim.violations);
   const deliveries = sim.daemons.reduce((n, d) => n + d.log.filter((e) => e.kind === 'deliver').length, 0);
   return { scenario: s, ok: failures.length === 0, failures, endTime: sim.now, datagrams: sim.datagrams, dropped: sim.dropped, deliveries };
-}
-
-/** Runs until the `n` daemons are in one ring (returns null) or `until` (returns the rings then). */
-function oneRing(sim: DaemonSim, n: number, until: number): string[][] | null {
-  for (;;) {
-    const rings = settle(sim, until);
-    if (rings !== null && rings.length === 1 && rings[0]!.length === n) return null;
-    if (sim.now >= until) return rings ?? [];
-    sim.run(Math.min(until, sim.now + 50));
-  }
 }
 
 function fault(sim: DaemonSim, r: Prng, all: readonly string[], t: number): void {

@@ -12,12 +12,12 @@
  * configurations and messages, in order — for the EVS checks of evs.ts.
  */
 import { parseConfig, type MembershipTimeouts, type SpreadConfig } from '../daemon/config/index.js';
-import { ringMessageFromFrame, ServiceClass, type RingMessage } from '../daemon/core/frames.js';
+import { ringMessageFromFrame, type RingMessage } from '../daemon/core/frames.js';
 import type { OrderingEvent } from '../daemon/core/ordering.js';
 import { silentLog } from '../daemon/core/daemon-core.js';
 import type { RingId } from '../wire/daemon/header.js';
-import { DaemonNode, nodeTimerKey, type NodeAction, type NodeReload, type NodeTimer } from '../daemon/node/node.js';
-import { reloadOutcome } from '../daemon/config/reload.js';
+import { DaemonNode, nodeTimerKey, type NodeAction, type NodeTimer } from '../daemon/node/node.js';
+import { judgeReload } from '../daemon/reload.js';
 import { ServiceType } from '../wire/client/constants.js';
 import { encodeMessage, makeHint } from '../wire/client/message.js';
 import { encodeDatagram, ipString, MONITOR_HASH, MONITOR_MAGIC, PacketType, procIdOf } from '../wire/daemon/index.js';
@@ -27,9 +27,10 @@ import { SimCore } from './core-adapter.js';
 import { EventHeap, type Timed } from './heap.js';
 import { Network, type NetworkFaults } from './network.js';
 import { Prng } from './prng.js';
-import { dataOffset } from './scenario.js';
+import { dataOffset, mayOvertake } from './scenario.js';
 
 export type LogEntry =
+  /** `ordered`: delivered in ring order (false: a single-packet (UN)RELIABLE message, scenario.ts mayOvertake). */
   | { t: number; kind: 'deliver'; ring: string; sender: string; text: string; ordered: boolean }
   | { t: number; kind: 'transitional'; ring: string; members: number[]; id: string; ringId: RingId }
   | { t: number; kind: 'regular'; ring: string; members: number[]; id: string; ringId: RingId };
@@ -337,12 +338,11 @@ export class DaemonSim {
     });
   }
 
-  /** The RELOAD's verdict on the daemon's file (reading takes no virtual time). */
-  private reloaded(d: SimDaemon, incarnation: number): void {
+  /** The RELOAD's verdict on the daemon's file, as a real daemon's edge reaches it (reading takes no virtual time). */
+  private reloaded(d: SimDaemon, incarnation: number, origin: 'monitor' | 'signal'): void {
     if (!d.alive || d.incarnation !== incarnation) return;
-    const v = reloadOutcome(d.running!, d.file ?? this.config, { name: d.name, localAddresses: [] });
-    const r: NodeReload = v.kind === 'refused' ? { kind: 'refused', exit: v.message } : v.kind === 'unchanged' ? v : { kind: 'changed', config: v.config, needPartition: v.needPartition };
-    d.node.reloadLoaded(r, this.now);
+    const judge = { running: () => d.running!, selection: { name: d.name, localAddresses: [] }, log: silentLog };
+    d.node.reloadLoaded(judgeReload(judge, d.file ?? this.config, origin).node, this.now);
     this.settle(d);
   }
 
@@ -414,7 +414,7 @@ export class DaemonSim {
         break;
       case 'reload': {
         const incarnation = d.incarnation;
-        this.at(this.now, () => this.reloaded(d, incarnation));
+        this.at(this.now, () => this.reloaded(d, incarnation, a.origin));
         break;
       }
       case 'reconfigure':
@@ -467,8 +467,7 @@ export class DaemonSim {
       case 'message': {
         const m = ev.message;
         const text = Buffer.from(m.frame.subarray(dataOffset(m.groups.length))).toString('utf8');
-        // Single-packet RELIABLE (and UNRELIABLE) messages may overtake the ring order (SPEC Part IV).
-        d.log.push({ t, kind: 'deliver', ring: d.ringKey, sender: m.sender, text, ordered: m.service !== ServiceClass.RELIABLE });
+        d.log.push({ t, kind: 'deliver', ring: d.ringKey, sender: m.sender, text, ordered: !mayOvertake(m.type, m.frame.length) });
         break;
       }
       case 'groups':

@@ -56,16 +56,27 @@ export function settle(sim: DaemonSim, until: number, step = 50): string[][] | n
   }
 }
 
+/** Runs until the `n` daemons are in one ring (returns null) or `until` (returns the rings then). */
+export function oneRing(sim: DaemonSim, n: number, until: number): string[][] | null {
+  for (;;) {
+    const rings = settle(sim, until);
+    if (rings !== null && rings.length === 1 && rings[0]!.length === n) return null;
+    if (sim.now >= until) return rings ?? [];
+    sim.run(Math.min(until, sim.now + 50));
+  }
+}
+
 interface Span {
   daemon: string;
   old: string;
   next: string;
   trans: string;
   /**
-   * Messages delivered in ring order (FIFO and stronger), in order. Single-packet (UN)RELIABLE
-   * ones are left out: delivered on arrival (the fast path, SPEC Part IV), one can reach a
-   * daemon before a hole no survivor fills while its mate discards it after the transitional
-   * configuration (its sender not in the commit set) — the reference's semantics too.
+   * Messages delivered in ring order (FIFO and stronger, and (UN)RELIABLE ones too long for one
+   * packet), in order. Single-packet (UN)RELIABLE ones are left out (mayOvertake): delivered on
+   * arrival (the fast path, SPEC Part V §11), one can reach a daemon before a hole no survivor
+   * fills while its mate discards it after the transitional configuration (its sender not in
+   * the commit set) — the reference's semantics too.
    */
   msgs: string[];
 }

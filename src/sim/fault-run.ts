@@ -12,8 +12,9 @@
 import { ServiceType } from '../wire/client/constants.js';
 import type { SimClient } from './client.js';
 import { checkClients, type ClientRecord } from './client-evs.js';
-import { DaemonSim, simConfig } from './daemons.js';
-import { checkEvs, settle } from './evs.js';
+import { segmentedSim } from './daemon-scenario.js';
+import type { DaemonSim } from './daemons.js';
+import { checkEvs, oneRing, settle } from './evs.js';
 import { CLIENT_SLOTS, GROUPS, type FaultSchedule, type FaultStep } from './fault-schedule.js';
 
 export interface FaultRunResult {
@@ -43,9 +44,9 @@ class FaultWorld {
   private texts = 0;
 
   constructor(readonly s: FaultSchedule) {
-    const ips = s.segments.map((k, seg) => Array.from({ length: k }, (_, i) => `10.0.${seg}.${i + 1}`));
-    this.all = ips.flat();
-    this.sim = new DaemonSim(simConfig(ips), { seed: s.seed, network: { loss: s.loss, dup: s.dup, reorder: s.reorder, reorderDelay: 1 } });
+    const { sim, all } = segmentedSim(s);
+    this.sim = sim;
+    this.all = all;
     this.slots = new Array<ClientRecord | null>(this.all.length * CLIENT_SLOTS).fill(null);
   }
 
@@ -147,12 +148,7 @@ class FaultWorld {
       d.pausedUntil = Math.min(d.pausedUntil, t);
       if (!d.alive) sim.start(d.index);
     }
-    for (;;) {
-      const rings = settle(sim, t + CONVERGE_BOUND);
-      if (rings !== null && rings.length === 1 && rings[0]!.length === this.all.length) return sim.now - t;
-      if (sim.now >= t + CONVERGE_BOUND) return null;
-      sim.run(Math.min(t + CONVERGE_BOUND, sim.now + 50));
-    }
+    return oneRing(sim, this.all.length, t + CONVERGE_BOUND) === null ? sim.now - t : null;
   }
 
   /** Every surviving client sends SAFE messages to the groups it is in; then the run goes quiet. */

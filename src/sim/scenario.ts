@@ -7,7 +7,7 @@
 import { ipv4Word, put32 } from '../wire/bytes.js';
 import { ServiceType } from '../wire/client/constants.js';
 import { encodeMessage, HEADER_SIZE, makeHint, NAME_SIZE } from '../wire/client/message.js';
-import { packetTypeOf, type DataPacketType } from '../daemon/ring/constants.js';
+import { FRAGMENT_SIZE, packetTypeOf, type DataPacketType } from '../daemon/ring/constants.js';
 import type { NetworkFaults } from './network.js';
 import { Prng } from './prng.js';
 
@@ -140,6 +140,16 @@ export interface WorkItem {
   readonly service: number;
   readonly packetType: DataPacketType;
   readonly bytes: Uint8Array;
+}
+
+/**
+ * Whether a message may overtake the ring order (the fast path, SPEC.md Part V §11 "Reliable"):
+ * UNRELIABLE or RELIABLE, and the whole message (header, groups, data: `bytes`) fits in one
+ * fragment. A longer one travels in fragments and is delivered in ring order, as FIFO and
+ * stronger are (the reference's Deliver_reliable_packets and Deliver_packet, daemon/protocol.c).
+ */
+export function mayOvertake(type: number, bytes: number): boolean {
+  return (type & (ServiceType.UNRELIABLE_MESS | ServiceType.RELIABLE_MESS)) !== 0 && bytes <= FRAGMENT_SIZE;
 }
 
 /** Offset of the data in a ring message with `numGroups` groups. */

@@ -16,12 +16,11 @@
  */
 import type { DaemonSpec } from '../daemon/config/index.js';
 import type { StatusBody } from '../wire/daemon/monitor.js';
-import { confIndex, daemonsInOrder, decodeStatusReply, formatStatus, MonitorRequests, statusJson, type MonitorSocket } from './monitor-net.js';
+import { confIndex, daemonsInOrder, decodeStatusReply, formatStatus, MonitorRequests, PARTITION_RESEND_MS, statusJson, type MonitorSocket } from './monitor-net.js';
 import type { MonitorIo, MonitorSetup } from './spmonitor.js';
 
 export const COMMANDS: readonly string[] = ['status', 'partition', 'cancel', 'flow-control', 'terminate', 'reload'];
 
-const PARTITION_RESEND_MS = 25_000;
 const STATUS_RETRY_MS = 500;
 
 class UsageError extends Error {}
@@ -101,10 +100,7 @@ async function partition(args: string[], setup: MonitorSetup, sock: MonitorSocke
   const components = new Array<number>(setup.config.daemons.length).fill(0);
   for (const [d, v] of assignments(setup, args.filter((a) => a !== '--hold'))) components[confIndex(setup.config, d)] = intArg(v, d.name);
   const req = new MonitorRequests(setup.me, sock.port);
-  const send = (c: readonly number[]): void => {
-    const bytes = req.partition(c);
-    for (const d of daemonsInOrder(setup.config)) sock.send(d, bytes, 2);
-  };
+  const send = (c: readonly number[]): void => sock.sendAll(setup.config, req.partition(c), 2);
   send(components);
   io.stdout.write(`Monitor: send partition ${daemonsInOrder(setup.config).map((d) => `${d.name}=${components[confIndex(setup.config, d)]}`).join(' ')}\n`);
   if (!hold) return 0;
@@ -131,8 +127,7 @@ function flowControl(args: string[], setup: MonitorSetup, sock: MonitorSocket, i
     windows[i] = intArg(p, `${d.name} personal window`);
     if (a !== undefined) accelerated[i] = intArg(a, `${d.name} accelerated window`);
   }
-  const bytes = new MonitorRequests(setup.me, sock.port).flowControl(windows, accelerated);
-  for (const d of daemonsInOrder(setup.config)) sock.send(d, bytes, 2);
+  sock.sendAll(setup.config, new MonitorRequests(setup.me, sock.port).flowControl(windows, accelerated), 2);
   io.stdout.write(`Monitor: send flow control params (window ${windows[n]}; -1 = unchanged)\n`);
   return 0;
 }
@@ -141,18 +136,12 @@ function terminate(args: string[], setup: MonitorSetup, sock: MonitorSocket, io:
   if (args.length === 0) throw new UsageError('terminate: name the daemons (or all)');
   const targets = args.includes('all') ? daemonsInOrder(setup.config) : args.map((n) => byName(setup, n));
   const components = setup.config.daemons.map((d) => (targets.includes(d) ? -1 : 0));
-  const bytes = new MonitorRequests(setup.me, sock.port).partition(components);
-  for (const d of daemonsInOrder(setup.config)) {
-    if (!targets.includes(d)) continue;
-    io.stdout.write(`Monitor: Terminating ${d.name}\n`);
-    sock.send(d, bytes, 2);
-  }
+  sock.terminate(setup.config, new MonitorRequests(setup.me, sock.port), components, (s) => void io.stdout.write(s));
   return 0;
 }
 
 function reload(setup: MonitorSetup, sock: MonitorSocket, io: MonitorIo): number {
-  const bytes = new MonitorRequests(setup.me, sock.port).reload();
-  for (const d of daemonsInOrder(setup.config)) sock.send(d, bytes);
+  sock.sendAll(setup.config, new MonitorRequests(setup.me, sock.port).reload());
   io.stdout.write('Monitor: send conf reload command\n');
   return 0;
 }

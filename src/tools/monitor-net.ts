@@ -15,6 +15,9 @@ import { monitorRequestHeader, type StatusBody } from '../wire/daemon/monitor.js
 
 export { DEFAULT_MONITOR_PORT } from '../wire/daemon/constants.js';
 
+/** The reference resends an active partition this often (Send_partition_timeout). */
+export const PARTITION_RESEND_MS = 25_000;
+
 export interface StatusReport {
   daemon: DaemonSpec | undefined;
   status: StatusBody;
@@ -63,6 +66,24 @@ export class MonitorSocket {
       const p = new Promise<void>((resolve) => this.sock.send(bytes, d.port, d.address, () => resolve()));
       this.sending.add(p);
       void p.then(() => this.sending.delete(p));
+    }
+  }
+
+  /** Sends `bytes` `times` times to every daemon of `config` (daemonsInOrder) that `only` accepts. */
+  sendAll(config: SpreadConfig, bytes: Uint8Array, times = 1, only?: (d: DaemonSpec) => boolean): void {
+    for (const d of daemonsInOrder(config)) if (only === undefined || only(d)) this.send(d, bytes, times);
+  }
+
+  /**
+   * Terminate: PARTITION with `components` twice to each daemon whose component is −1 (the
+   * others keep theirs), announced on `out` as the reference's monitor does.
+   */
+  terminate(config: SpreadConfig, requests: MonitorRequests, components: readonly number[], out: (s: string) => void): void {
+    const bytes = requests.partition(components);
+    for (const d of daemonsInOrder(config)) {
+      if (components[confIndex(config, d)] !== -1) continue;
+      out(`Monitor: Terminating ${d.name}\n`);
+      this.send(d, bytes, 2);
     }
   }
 

@@ -24,6 +24,7 @@ import { connect, isRegMemb, isRegular, isReject, isSpreadError, isTransition, i
 import { SERVICE_TYPE_OF, SERVICES, type Service } from '../client/service.js';
 import { FloodChecker, payloadTemplate, stampPayload, summarise, wallMs } from './flood-check.js';
 import { spErrorLine } from './spuser.js';
+import { toolMain } from './tool-main.js';
 
 /** The reference's receive buffer (MAX_MESSLEN) and group array (FLOODER_MAX_GROUPS). */
 const MAX_MESSLEN = 100_000;
@@ -439,14 +440,6 @@ export async function spflooder(argv: readonly string[], io: FlooderIo = process
 }
 
 /** Entry point of bin/spflooder.js. */
-export async function main(): Promise<void> {
-  process.stdout.on('error', () => process.exit(1));
-  let code: number;
-  try {
-    code = await spflooder(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`spflooder: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    code = 1;
-  }
-  process.exit(code);
+export function main(): Promise<void> {
+  return toolMain('spflooder', (argv) => spflooder(argv));
 }

@@ -28,11 +28,9 @@ import { localIPv4Addresses } from '../daemon/daemon.js';
 import { configHash, DEFAULT_CONFIG_TEXT, loadConfig, parseConfig, selectDaemon, type DaemonSpec, type SpreadConfig } from '../daemon/config/index.js';
 import type { StatusBody } from '../wire/daemon/monitor.js';
 import { runCommand, COMMANDS } from './monitor-cli.js';
-import { confIndex, daemonsInOrder, decodeStatusReply, DEFAULT_MONITOR_PORT, formatStatus, MonitorRequests, MonitorSocket } from './monitor-net.js';
+import { confIndex, decodeStatusReply, DEFAULT_MONITOR_PORT, formatStatus, MonitorRequests, MonitorSocket, PARTITION_RESEND_MS } from './monitor-net.js';
 import { LineInput } from './line-input.js';
-
-/** The reference resends an active partition this often (Send_partition_timeout). */
-const PARTITION_RESEND_MS = 25_000;
+import { toolMain } from './tool-main.js';
 
 export const MENU =
   '\n=============\nMonitor Menu:\n-------------\n' +
@@ -235,7 +233,7 @@ export class Monitor {
       case '6':
         this.fc = this.workFc.map(([w, a]) => [w, a]);
         this.out('Monitor: send flow control params\n');
-        this.sendAll(this.requests.flowControl(this.fc.map((e) => e[0]), this.fc.map((e) => e[1])), 2);
+        this.sock.sendAll(this.config, this.requests.flowControl(this.fc.map((e) => e[0]), this.fc.map((e) => e[1])), 2);
         this.out(PROMPT);
         return true;
       case '7':
@@ -254,10 +252,6 @@ export class Monitor {
         this.out(MENU);
         return true;
     }
-  }
-
-  private sendAll(bytes: Uint8Array, times: number, only?: (d: DaemonSpec) => boolean): void {
-    for (const d of daemonsInOrder(this.config)) if (only === undefined || only(d)) this.sock.send(d, bytes, times);
   }
 
   /** Reads proc names until an empty line; applies each to `vector`. False at the end of input. */
@@ -297,7 +291,7 @@ export class Monitor {
 
   private sendStatusQuery(): void {
     this.out('Monitor: send status query\n');
-    this.sendAll(this.requests.status(), 1, (d) => this.statusVector[confIndex(this.config, d)] === true);
+    this.sock.sendAll(this.config, this.requests.status(), 1, (d) => this.statusVector[confIndex(this.config, d)] === true);
     this.statusTimer = setTimeout(() => this.sendStatusQuery(), this.args.statusSeconds * 1000);
   }
 
@@ -305,7 +299,7 @@ export class Monitor {
   private sendPartition(keep: boolean): void {
     clearTimeout(this.partitionTimer);
     this.out('Monitor: send partition\n');
-    this.sendAll(this.requests.partition(this.partition), 2);
+    this.sock.sendAll(this.config, this.requests.partition(this.partition), 2);
     if (keep) this.partitionTimer = setTimeout(() => this.sendPartition(true), PARTITION_RESEND_MS);
   }
 
@@ -392,19 +386,14 @@ export class Monitor {
     });
     if (!ok) return false;
     const components = kill.map((k, i) => (k === -1 ? -1 : this.partition[i]!));
-    const bytes = this.requests.partition(components);
-    for (const d of daemonsInOrder(this.config)) {
-      if (components[confIndex(this.config, d)] !== -1) continue;
-      this.out(`Monitor: Terminating ${d.name}\n`);
-      this.sock.send(d, bytes, 2);
-    }
+    this.sock.terminate(this.config, this.requests, components, this.out);
     return true;
   }
 
   private async reload(): Promise<void> {
     this.out(`Old configuration hash is: ${configHash(this.config)}\n`);
     this.out('Monitor: send conf reload command\n');
-    this.sendAll(this.requests.reload(), 1);
+    this.sock.sendAll(this.config, this.requests.reload(), 1);
     try {
       this.setup = await loadSetup(this.args, this.out);
     } catch (e) {
@@ -458,14 +447,6 @@ export async function spmonitor(argv: readonly string[], io: MonitorIo, exe = 's
 }
 
 /** Entry point of bin/spmonitor.js. */
-export async function main(): Promise<void> {
-  process.stdout.on('error', () => process.exit(1));
-  let code: number;
-  try {
-    code = await spmonitor(process.argv.slice(2), process);
-  } catch (e) {
-    process.stderr.write(`spmonitor: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    code = 1;
-  }
-  process.exit(code);
+export function main(): Promise<void> {
+  return toolMain('spmonitor', (argv) => spmonitor(argv, process));
 }

@@ -46,6 +46,7 @@ import {
   type SpreadConnection,
   type SpreadEvent,
 } from '../client/index.js';
+import { toolMain } from './tool-main.js';
 
 // ---------------------------------------------------------------------------------------------
 // Constants of the reference tool
@@ -679,16 +680,6 @@ export async function spuser(argv: readonly string[], io: SpuserIo = { stdin: pr
 }
 
 /** Entry point of bin/spuser.js. */
-export async function main(): Promise<void> {
-  // Output closed under us (EPIPE): the reference dies of SIGPIPE; end quietly.
-  process.stdout.on('error', () => process.exit(1));
-  let code: number;
-  try {
-    code = await spuser(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`spuser: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    code = 1;
-  }
-  // stdout to a pipe, file or terminal is written synchronously on Linux: nothing is lost.
-  process.exit(code);
+export function main(): Promise<void> {
+  return toolMain('spuser', (argv) => spuser(argv));
 }

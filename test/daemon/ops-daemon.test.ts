@@ -9,7 +9,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../interop/ring-scenarios.js';
 import { connect } from '../../src/client/index.js';
+import { metricsUrl, sample, scrape } from './hostile-support.js';
 import { DAEMON_JS, startDaemonProcess } from './support.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -104,7 +106,7 @@ describe('-l y', () => {
     let text = '';
     try {
       // The M line follows the ready line once the core has taken the configuration.
-      for (let i = 0; i < 200 && !(text = readFileSync(file, 'latin1')).includes('\nM '); i++) await new Promise((r) => setTimeout(r, 25));
+      await waitFor(() => (text = readFileSync(file, 'latin1')).includes('\nM '), 10_000, () => text);
     } finally {
       await d.stop();
     }
@@ -120,7 +122,7 @@ describe('metrics and health (--metrics)', () => {
   it('serves /healthz and /metrics; the message counters move with traffic', async () => {
     const d = await startDaemonProcess({ extraConf: asDaemonUser, args: ['--metrics', '127.0.0.1:0'] });
     try {
-      const url = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(d.stderr())?.[1];
+      const url = metricsUrl(d.stderr());
       expect(url).toBeDefined();
       const healthz = await fetch(url!.replace('/metrics', '/healthz'));
       expect(healthz.status).toBe(200);
@@ -131,9 +133,9 @@ describe('metrics and health (--metrics)', () => {
       for (let i = 0; i < 10; i++) await c.multicast('g', 'x'.repeat(100), { service: 'agreed' });
       let got = 0;
       for (let i = 0; i < 50 && got < 10; i++) if ((await c.receive()).kind === 'message') got++;
-      const text = await (await fetch(url!)).text();
+      const text = await scrape(url!);
       await c.disconnect();
-      const value = (line: string): number => Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+      const value = (line: string): number => sample(text, line);
       expect(value('spread_messages_in_total{service="agreed"}')).toBe(10);
       expect(value('spread_message_bytes_in_total{service="agreed"}')).toBe(1000);
       expect(value('spread_messages_out_total{service="agreed"}')).toBe(10);

@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../interop/ring-scenarios.js';
 import { parseConfig } from '../../src/daemon/config/index.js';
 import { reloadVerdict } from '../../src/daemon/config/reload.js';
 import { startDaemonProcess } from './support.js';
@@ -50,29 +51,27 @@ describe('SIGHUP', () => {
   it('a RELOAD of this daemon alone: unchanged (the ring re-forms), a daemon added (applied: the new hash), itself removed or a broken file (refused, the daemon keeps serving)', async () => {
     const d = await startDaemonProcess({ args: ['--log-format', 'json'] });
     const seg = `Spread_Segment 127.0.0.255:${d.port} {\n`;
-    const waitFor = async (text: string): Promise<void> => {
-      for (let i = 0; i < 200 && !d.stderr().includes(text); i++) await new Promise((r) => setTimeout(r, 25));
-      expect(d.stderr()).toContain(text);
-    };
+    const tail = (): string => d.stderr().slice(-2000);
+    const logged = (text: string): Promise<void> => waitFor(() => d.stderr().includes(text), 10_000, () => `"${text}" not logged: ${tail()}`);
     try {
       d.child.kill('SIGHUP');
-      await waitFor('SIGHUP: configuration unchanged; the ring re-forms');
+      await logged('SIGHUP: configuration unchanged; the ring re-forms');
       const hash = /Hash value for this configuration is: (\d+)/.exec(d.stderr())![1]!;
       writeFileSync(d.confPath, `${seg}\tlocalhost 127.0.0.1 { 127.0.0.1 }\n\tother 127.0.0.9\n}\n`);
       d.child.kill('SIGHUP');
-      await waitFor('SIGHUP: configuration changed (added: other; removed: none)');
-      await waitFor('Conf_reload_initiate: Config Added daemon at 127.0.0.9');
+      await logged('SIGHUP: configuration changed (added: other; removed: none)');
+      await logged('Conf_reload_initiate: Config Added daemon at 127.0.0.9');
       const hashes = (): string[] => [...d.stderr().matchAll(/Hash value for this configuration is: (\d+)/g)].map((m) => m[1]!);
-      for (let i = 0; i < 200 && hashes().length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      await waitFor(() => hashes().length >= 2, 10_000, tail);
       expect(hashes()).toHaveLength(2);
       expect(hashes()[1]).not.toBe(hash);
       writeFileSync(d.confPath, `${seg}\tother 127.0.0.9\n}\n`);
       d.child.kill('SIGHUP');
-      await waitFor('SIGHUP: reload refused (the running configuration stays): Conf_load_conf_file: My proc localhost is not in configuration');
+      await logged('SIGHUP: reload refused (the running configuration stays): Conf_load_conf_file: My proc localhost is not in configuration');
       writeFileSync(d.confPath, `${seg}\tlocalhost 127.0.0.1 {\n`);
       d.child.kill('SIGHUP');
       const refusals = (): number => d.stderr().split('SIGHUP: reload refused (the running configuration stays): Conf_load_conf_file: ').length - 1;
-      for (let i = 0; i < 200 && refusals() < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      await waitFor(() => refusals() >= 2, 10_000, tail);
       expect(refusals()).toBe(2);
       expect(d.child.exitCode).toBeNull();
     } finally {

@@ -5,6 +5,7 @@ import type { DaemonSpec, SpreadConfig } from '../../src/daemon/config/index.js'
 import { freePort } from '../../interop/launcher.js';
 import { referenceCapturesDir } from '../vectors/reference.js';
 
+export { sleep } from '../../interop/ring-scenarios.js';
 
 export interface CapturedDatagram {
   t: number;
@@ -78,8 +79,4 @@ export async function waitFor(cond: () => boolean, timeoutMs = 2000, what = 'con
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

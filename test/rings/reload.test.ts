@@ -9,17 +9,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oursDaemonBuilt, oursDaemonPath, referenceBin, referencePrefix, skipLine } from '../../interop/launcher.js';
-import { loopbackGrowth, ourReloadSender, referenceReloadSender, scenarioReload, type ReloadSender, type ReloadTimes } from '../../interop/reload-ring.js';
+import { loopbackGrowth, ourReloadSender, referenceReloadSender, ringConf, scenarioReload, writeAll, type ReloadSender, type ReloadTimes } from '../../interop/reload-ring.js';
 import type { Impl } from '../../interop/launcher.js';
-import { loopbackAddress, loopbackConf } from '../../interop/topology-conf.js';
+import { loopbackAddress } from '../../interop/topology-conf.js';
 import { Ring, scenarioJoin, waitFor } from './support.js';
 
 /** Every live daemon's file: the ring's live daemons, then `extra` (a daemon that never runs). */
 function writeConf(ring: Ring, extra: { name: string; port: number }): string {
   const live = ring.nodes.filter((n) => n.alive);
-  const conf = live.map((n) => ({ name: n.name, address: loopbackAddress(n.index), port: Number(n.spread.split('@')[0]) }));
-  const text = loopbackConf([...conf, { ...extra, address: loopbackAddress(ring.nodes.length) }]);
-  for (const n of live) writeFileSync(n.handle.confPath, text, { mode: 0o644 });
+  const text = ringConf(live, [{ ...extra, address: loopbackAddress(ring.nodes.length) }]);
+  writeAll(live, text);
   return text;
 }
 
@@ -55,52 +54,44 @@ async function scenarioSingleton(ring: Ring, send: ReloadSender): Promise<void> 
   });
 }
 
+/**
+ * n0's own interface port changes: it refuses the RELOAD with the reference's message and
+ * exits (ours with 78; the reference aborts, SIGABRT, after its message); the others re-form.
+ */
+async function scenarioRefusal(ring: Ring, send: ReloadSender): Promise<void> {
+  const n0 = ring.nodes[0]!;
+  const text = readFileSync(n0.handle.confPath, 'utf8');
+  writeFileSync(n0.handle.confPath, text.replace('\t\t127.0.0.1\n', '\t\t127.0.0.1:4999\n'));
+  await send(text);
+  const exit = await n0.handle.exited;
+  if (n0.impl === 'ours') expect(exit.code).toBe(78);
+  else expect(exit.signal).toBe('SIGABRT');
+  expect(n0.handle.log()).toContain('Conf_reload_initiate: My interface spec has changed so must exit: old (127.127.127.127:0 - 7) new (127.127.127.127:4999 - 7)');
+  n0.alive = false;
+  await ring.waitForRing(2, 40_000);
+}
+
 const built = oursDaemonBuilt();
 if (!built) console.log(`SKIP: reload rings: our daemon is not built (${oursDaemonPath()} missing: npm run build)`);
 const ref = referencePrefix();
 const refMonitor = referenceBin('spmonitor', ref);
 if (ref === undefined || refMonitor === undefined) skipLine('reload rings with reference daemons and the reference spmonitor');
 
-describe.skipIf(!built)('reload: OOO grows to OOOO and back (our spmonitor)', () => {
-  let ring: Ring;
-  const times: ReloadTimes = {};
-  beforeAll(async () => {
-    ring = await Ring.start(['ours', 'ours', 'ours']);
-    await ring.waitForRing(3, 30_000);
-  }, 60_000);
-  afterAll(async () => {
-    console.log(`RELOAD TIMES loopback/OOO+O: ${JSON.stringify(times)}`);
-    await ring?.stop();
-  }, 60_000);
+/** The rings: ours alone with our spmonitor; mixed rings with the reference spmonitor sending the RELOAD. */
+const CASES: readonly { impls: readonly Impl[]; added: Impl; monitor: 'ours' | 'reference' }[] = [
+  { impls: ['ours', 'ours', 'ours'], added: 'ours', monitor: 'ours' },
+  { impls: ['reference', 'ours', 'reference'], added: 'ours', monitor: 'reference' },
+  { impls: ['ours', 'reference', 'ours'], added: 'reference', monitor: 'reference' },
+];
 
-  it('a fourth daemon joins and leaves by RELOAD; the others keep their clients', async () => {
-    await scenarioJoin(ring);
-    await scenarioReload(ring, loopbackGrowth(ring, 'ours', ourReloadSender(ring.nodes[0]!.name)), times);
-    expect(ring.nodes[3]!.handle.running()).toBe(false);
-  }, 150_000);
-
-  it("another daemon's entry changed: every daemon alone first, then one ring again", () => scenarioSingleton(ring, ourReloadSender(ring.nodes[0]!.name)), 120_000);
-
-  it("a daemon's own interface port changed: RELOAD is refused with the reference's message and the daemon exits 78", async () => {
-    const n0 = ring.nodes[0]!;
-    const text = readFileSync(n0.handle.confPath, 'utf8');
-    writeFileSync(n0.handle.confPath, text.replace('\t\t127.0.0.1\n', '\t\t127.0.0.1:4999\n'));
-    await ourReloadSender(n0.name)(text);
-    const exit = await n0.handle.exited;
-    expect(exit.code).toBe(78);
-    expect(n0.handle.log()).toContain('Conf_reload_initiate: My interface spec has changed so must exit: old (127.127.127.127:0 - 7) new (127.127.127.127:4999 - 7)');
-    n0.alive = false;
-    await ring.waitForRing(2, 40_000);
-  }, 90_000);
-});
-
-for (const [impls, added] of [[['reference', 'ours', 'reference'], 'ours'], [['ours', 'reference', 'ours'], 'reference']] as const) {
+for (const { impls, added, monitor } of CASES) {
   const label = `${impls.map((i) => (i === 'ours' ? 'O' : 'R')).join('')}+${added === 'ours' ? 'O' : 'R'}`;
-  describe.skipIf(!built || refMonitor === undefined)(`reload: mixed ring ${label} (the reference spmonitor)`, () => {
+  const sender = (as: string): ReloadSender => (monitor === 'ours' ? ourReloadSender(as) : referenceReloadSender(refMonitor!, as));
+  describe.skipIf(!built || (monitor === 'reference' && refMonitor === undefined))(`reload: ring ${label} (${monitor === 'ours' ? 'our' : 'the reference'} spmonitor)`, () => {
     let ring: Ring;
     const times: ReloadTimes = {};
     beforeAll(async () => {
-      ring = await Ring.start(impls as readonly Impl[]);
+      ring = await Ring.start(impls);
       await ring.waitForRing(3, 30_000);
     }, 60_000);
     afterAll(async () => {
@@ -110,23 +101,12 @@ for (const [impls, added] of [[['reference', 'ours', 'reference'], 'ours'], [['o
 
     it('the added daemon joins and leaves by RELOAD; the others keep their clients', async () => {
       await scenarioJoin(ring);
-      await scenarioReload(ring, loopbackGrowth(ring, added, referenceReloadSender(refMonitor!, ring.nodes[0]!.name)), times);
+      await scenarioReload(ring, loopbackGrowth(ring, added, sender(ring.nodes[0]!.name)), times);
+      expect(ring.nodes[3]!.handle.running()).toBe(false);
     }, 150_000);
 
-    it("another daemon's entry changed: every daemon alone first, then one ring again", () => scenarioSingleton(ring, referenceReloadSender(refMonitor!, ring.nodes[0]!.name)), 120_000);
+    it("another daemon's entry changed: every daemon alone first, then one ring again", () => scenarioSingleton(ring, sender(ring.nodes[0]!.name)), 120_000);
 
-    it("n0's interface port changed: both implementations refuse with the same message and exit", async () => {
-      const n0 = ring.nodes[0]!;
-      const text = readFileSync(n0.handle.confPath, 'utf8');
-      writeFileSync(n0.handle.confPath, text.replace('\t\t127.0.0.1\n', '\t\t127.0.0.1:4999\n'));
-      await referenceReloadSender(refMonitor!, n0.name)(text);
-      const exit = await n0.handle.exited;
-      // The reference aborts (SIGABRT) after its message; ours exits 78.
-      if (n0.impl === 'ours') expect(exit.code).toBe(78);
-      else expect(exit.signal).toBe('SIGABRT');
-      expect(n0.handle.log()).toContain('Conf_reload_initiate: My interface spec has changed so must exit: old (127.127.127.127:0 - 7) new (127.127.127.127:4999 - 7)');
-      n0.alive = false;
-      await ring.waitForRing(2, 40_000);
-    }, 90_000);
+    it("n0's interface port changed: RELOAD is refused with the reference's message and n0 exits", () => scenarioRefusal(ring, sender(ring.nodes[0]!.name)), 90_000);
   });
 }

@@ -14,7 +14,8 @@ import { randomScenario, type ScenarioOverrides } from '../../src/sim/scenario.j
 import { runScenario } from '../../src/sim/simulation.js';
 import { main } from '../../src/sim/cli.js';
 import { describeDaemonScenario, randomDaemonScenario, runDaemonScenario } from '../../src/sim/daemon-scenario.js';
-import { DaemonSim, simConfig } from '../../src/sim/daemons.js';
+import { clientMessage, DaemonSim, simConfig, type LogEntry } from '../../src/sim/daemons.js';
+import { ServiceType } from '../../src/wire/client/constants.js';
 import { checkEvs, settle } from '../../src/sim/evs.js';
 
 function expectAllPass(start: number, count: number, overrides: ScenarioOverrides = {}): void {
@@ -100,6 +101,34 @@ describe('the EVS checks catch broken daemons', () => {
       [log[i!], log[j!]] = [log[j!]!, log[i!]!];
     });
     expect(f.join('\n')).toMatch(/another order|different orders/);
+  });
+
+  it('RELIABLE messages too long for one packet are held to the ring order; single-packet ones are not', () => {
+    const ips = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'];
+    const sim = new DaemonSim(simConfig([ips]), { seed: 5 });
+    for (const ip of ips) sim.start(ip);
+    // Three daemons send short and 3000-byte RELIABLE messages, alternately; then the fourth
+    // crashes, so that the others close their span of the old ring (what checkEvs compares).
+    ips.slice(0, 3).forEach((ip, i) => {
+      for (let k = 0; k < 20; k++) {
+        sim.at(2000 + k * 30, () => sim.submit(ip, clientMessage(`#s#n${i}`, `${ip}.${k} ${k % 2 === 0 ? '' : 'x'.repeat(3000)}`, ServiceType.RELIABLE_MESS)));
+      }
+    });
+    sim.crash('10.0.0.4', 5000);
+    sim.run(8000);
+    expect(settle(sim, 20_000)).toEqual([ips.slice(0, 3)]);
+    const log = sim.daemon('10.0.0.2').log;
+    const long = (e: LogEntry): boolean => e.kind === 'deliver' && e.text.length > 3000;
+    const at = (pick: (e: LogEntry) => boolean): number[] => log.flatMap((e, i) => (e.kind === 'deliver' && e.ring !== '' && pick(e) ? [i] : []));
+    expect(at(long).length).toBe(30);
+    expect(at(long).every((i) => (log[i] as { ordered: boolean }).ordered)).toBe(true);
+    expect(at((e) => !long(e)).every((i) => !(log[i] as { ordered: boolean }).ordered)).toBe(true);
+    expect(checkEvs(sim)).toEqual([]);
+    const swap = ([i, j]: number[]): void => void ([log[i!], log[j!]] = [log[j!]!, log[i!]!]);
+    swap(at((e) => !long(e)));
+    expect(checkEvs(sim)).toEqual([]);
+    swap(at(long));
+    expect(checkEvs(sim).join('\n')).toMatch(/another order|different orders/);
   });
 });
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareTexts, normalise } from '../../interop/compare.js';
+import { sleep } from '../../interop/ring-scenarios.js';
 import { oursDaemonBuilt, referenceBin, referencePrefix, repoRoot, skipLine, startDaemon, type DaemonHandle, type Impl } from '../../interop/launcher.js';
 import { spuserBufferedInput, spuserBurstEdges, spuserErrors, spuserPair, spuserSolo, spuserSyncRead, type Scenario, type Tool } from '../../interop/scenarios.js';
 import { runOnce, runSession } from '../../interop/session.js';
@@ -30,10 +31,6 @@ if (!ourBuilt) console.log('SKIP: spuser: our spuser is not built (npm run build
 const daemons: Impl[] = [];
 if (ref !== undefined) daemons.push('reference');
 if (oursDaemonBuilt()) daemons.push('ours');
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((res) => setTimeout(res, ms));
-}
 
 interface Transcripts {
   texts: Record<string, string>;

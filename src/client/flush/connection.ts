@@ -5,9 +5,11 @@
  * pulled from the connection goes through the FlushMachine, whose control messages are written
  * at once and whose deliveries are returned in order.
  */
-import { connect, DEFAULT_SERVICE, IllegalServiceError, IllegalSessionError, isService, SERVICE_TYPE_OF, ServiceType } from '../index.js';
+import { connect, IllegalSessionError, ServiceType } from '../index.js';
 import type { ConnectOptions, Service, SignalOption, SpreadConnection, SpreadError } from '../index.js';
+import { messageBytes } from '../connection.js';
 import { untilAborted } from '../errors.js';
+import { sendServiceType } from '../service.js';
 import type { FlushEvent } from './events.js';
 import { FlushMachine } from './machine.js';
 import type { PreparedSend } from './machine.js';
@@ -24,8 +26,6 @@ export interface FlushSendOptions extends SignalOption {
   messType?: number | undefined;
   selfDiscard?: boolean | undefined;
 }
-
-const textEncoder = new TextEncoder();
 
 /**
  * FL_connect: connects with membership notices on and returns a flush connection over it.
@@ -98,10 +98,8 @@ export class FlushConnection implements AsyncIterable<FlushEvent> {
   }
 
   private async send(group: string, data: Uint8Array | string, opts: FlushSendOptions | undefined, receivers: readonly string[] | undefined): Promise<number> {
-    const service = opts?.service ?? DEFAULT_SERVICE;
-    if (!isService(service)) throw new IllegalServiceError(`illegal service ${JSON.stringify(service)}`);
-    const type = SERVICE_TYPE_OF[service] | (opts?.selfDiscard === true ? ServiceType.SELF_DISCARD : 0);
-    const bytes = typeof data === 'string' ? textEncoder.encode(data) : data;
+    const type = sendServiceType(opts?.service, opts?.selfDiscard);
+    const bytes = messageBytes(data);
     const p: PreparedSend = this.machine.prepareSend(group, type, opts?.messType ?? 0, bytes, receivers);
     await this.connection.multicastRaw(p.serviceType, p.groups, p.body, p.messType, { signal: opts?.signal });
     return bytes.length;

@@ -116,6 +116,15 @@ export class FlushMachine {
       return;
     }
     const dst = t.subgroup ?? ev.groups[0] ?? '';
+    const g = this.groups.get(dst);
+    if (g !== undefined && ev.messType === FlushMessType.FLUSH_OK) {
+      this.onFlushOk(g, ev.sender, t.viewId!);
+      return;
+    }
+    if (g !== undefined && ev.messType === FlushMessType.FLUSH_RECV) {
+      this.onFlushRecv(g, t.viewId!);
+      return;
+    }
     const msg: FlushMessage = {
       ...ev,
       groups: t.subgroup !== undefined ? [...ev.groups, t.subgroup] : ev.groups,
@@ -124,17 +133,9 @@ export class FlushMachine {
       group: isPrivateGroupName(dst) ? undefined : dst,
       subgroup: t.subgroup !== undefined,
     };
-    const g = this.groups.get(dst);
-    if (g === undefined) {
-      if (dst === this.privateGroup) this.deliveries.push(msg);
-      else this.dropped++;
-    } else if (ev.messType === FlushMessType.FLUSH_OK) {
-      this.onFlushOk(g, ev.sender, t.viewId!);
-    } else if (ev.messType === FlushMessType.FLUSH_RECV) {
-      this.onFlushRecv(g, t.viewId!);
-    } else {
-      this.onData(g, msg, t.vulnerable ? t.viewId : undefined);
-    }
+    if (g !== undefined) this.onData(g, msg, t.vulnerable ? t.viewId : undefined);
+    else if (dst === this.privateGroup) this.deliveries.push(msg);
+    else this.dropped++;
   }
 
   private onMembership(ev: MembershipMessage): void {
@@ -174,12 +175,7 @@ export class FlushMachine {
   }
 
   private onFlushOk(g: GroupState, sender: string, gid: FlushView['groupId']): void {
-    const key = groupIdKey(gid);
-    let c = g.pending.get(key);
-    if (c === undefined) {
-      c = newChange(gid);
-      g.pending.set(key, c);
-    }
+    const c = pendingChange(g, gid);
     c.floks.add(sender);
     if (g.state === 'agree' && c === g.current && c.floks.size === c.view.members.length) this.install(g);
   }
@@ -193,13 +189,7 @@ export class FlushMachine {
   }
 
   private onRegMemb(g: GroupState, ev: MembershipMessage): void {
-    const gid = ev.groupId!;
-    const key = groupIdKey(gid);
-    let c = g.pending.get(key);
-    if (c === undefined) {
-      c = newChange(gid);
-      g.pending.set(key, c);
-    }
+    const c = pendingChange(g, ev.groupId!);
     c.announced = true;
     const { leavers, delta } = leaversOf(g.spreadView, ev);
     c.delta = delta;
@@ -304,6 +294,17 @@ export class FlushMachine {
     g.flushView.inTransition = true;
     this.deliveries.push({ kind: 'transition', serviceType: ServiceType.TRANSITION_MESS, group: g.name });
   }
+}
+
+/** The change recorded for view `gid` (FLUSH_OKs may arrive before its membership), created if new. */
+function pendingChange(g: GroupState, gid: FlushView['groupId']): Change {
+  const key = groupIdKey(gid);
+  let c = g.pending.get(key);
+  if (c === undefined) {
+    c = newChange(gid);
+    g.pending.set(key, c);
+  }
+  return c;
 }
 
 function viewEvent(group: string, c: Change, last: GroupState['flushView']): FlushView {

@@ -11,7 +11,9 @@
  *
  *   group_id = int32 proc_id ‖ int32 time ‖ int32 index
  */
-import { put16, put32, readI16, readI32, readName, writeName } from '../../wire/bytes.js';
+import { put16, readI16, readName, writeName } from '../../wire/bytes.js';
+import { decodeGroupId, encodeGroupIdInto, GROUP_ID_SIZE } from '../../wire/client/membership.js';
+import { NAME_SIZE as GROUP_NAME_SIZE } from '../../wire/client/message.js';
 import { assertBounds } from '../../wire/errors.js';
 import type { GroupId } from '../index.js';
 
@@ -42,15 +44,13 @@ export const FlushErrorCode = {
   ILLEGAL_RECEIVERS: -28,
 } as const;
 
-export const GROUP_ID_SIZE = 12;
-export const GROUP_NAME_SIZE = 32;
 /** Bytes a vulnerable trailer adds. */
 export const VULNERABLE_TRAILER_SIZE = 2 + GROUP_ID_SIZE;
 
 /** The 12-byte body of a FLUSH_OK / FLUSH_RECV message (little-endian, as our client writes). */
 export function encodeControlBody(gid: GroupId): Uint8Array {
   const out = new Uint8Array(GROUP_ID_SIZE);
-  putGroupId(out, 0, gid);
+  encodeGroupIdInto(gid, out, 0);
   return out;
 }
 
@@ -69,7 +69,7 @@ export function encodeWithTrailers(data: Uint8Array, opts: EncodeTrailerOptions)
   let o = data.length;
   if (opts.vulnerable) {
     o = put16(out, o, opts.vulnerable.messType);
-    o = putGroupId(out, o, opts.vulnerable.viewId);
+    o = encodeGroupIdInto(opts.vulnerable.viewId, out, o);
   }
   if (opts.subgroup !== undefined) writeName(out, o, GROUP_NAME_SIZE, opts.subgroup);
   return out;
@@ -107,7 +107,7 @@ export function decodeTrailers(body: Uint8Array, serviceType: number, wireMessTy
   if (wireMessType < FL_MIN_LEGAL_MESS_TYPE) {
     assertBounds(end, 0, GROUP_ID_SIZE, 'flush_trailer', 'group_id');
     end -= GROUP_ID_SIZE;
-    viewId = { procId: readI32(body, end, le), time: readI32(body, end + 4, le), index: readI32(body, end + 8, le) };
+    viewId = decodeGroupId(body, end, end + GROUP_ID_SIZE, le).value;
     if (vulnerable) {
       assertBounds(end, 0, 2, 'flush_vulnerable_trailer', 'mess_type');
       end -= 2;
@@ -115,12 +115,6 @@ export function decodeTrailers(body: Uint8Array, serviceType: number, wireMessTy
     }
   }
   return { data: body.subarray(0, end), messType, viewId, vulnerable, subgroup };
-}
-
-function putGroupId(buf: Uint8Array, o: number, g: GroupId): number {
-  o = put32(buf, o, g.procId);
-  o = put32(buf, o, g.time);
-  return put32(buf, o, g.index);
 }
 
 /** A map key for a group id. */
