@@ -5,6 +5,9 @@
  *   --always-sparkplug   every function gets baseline code at its first call: a just-started
  *                        daemon runs its first flood faster, and it pays for the smaller young
  *                        generation below
+ *   --max-inlined-bytecode-size-cumulative=230
+ *                        half of V8's inlining budget per optimised function: TurboFan compiles
+ *                        less, which five daemons on two cores feel most (SPEC.md Part VIII §10)
  *   young generation     capped at 8 MiB: V8 doubles it under a flood (up to 32 MiB, the bulk of
  *                        a flooded daemon's growth); once it reaches the cap its growth factor
  *                        is set to 1 (`--max-semi-space-size` would do it, but it is read only
@@ -16,7 +19,7 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
-export const DAEMON_V8_FLAGS: readonly string[] = ['--always-sparkplug'];
+export const DAEMON_V8_FLAGS: readonly string[] = ['--always-sparkplug', '--max-inlined-bytecode-size-cumulative=230'];
 /** The young generation (both semi-spaces) stops growing at this size. */
 export const YOUNG_GENERATION_CAP_BYTES = 8 * 1024 * 1024;
 
