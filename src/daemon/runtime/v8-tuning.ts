@@ -6,8 +6,9 @@
  *                        daemon runs its first flood faster, and it pays for the smaller young
  *                        generation below
  *   --max-inlined-bytecode-size-cumulative=230
- *                        half of V8's inlining budget per optimised function: TurboFan compiles
- *                        less, which five daemons on two cores feel most (SPEC.md Part VIII §10)
+ *                        a quarter of V8's default inlining budget (920) per optimised function:
+ *                        TurboFan compiles less, which five daemons on two cores feel most
+ *                        (SPEC.md Part VIII §10)
  *   young generation     capped at 8 MiB: V8 doubles it under a flood (up to 32 MiB, the bulk of
  *                        a flooded daemon's growth); once it reaches the cap its growth factor
  *                        is set to 1 (`--max-semi-space-size` would do it, but it is read only
