@@ -58,7 +58,7 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function statusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+function statusKb(pid: number, field: 'VmHWM' | 'VmRSS' | 'RssAnon'): number {
   try {
     const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m === null ? NaN : Number(m[1]);
@@ -70,6 +70,28 @@ function statusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 /** Peak resident set of a process in kB (Linux), or NaN. */
 export function peakRssKb(pid: number): number {
   return statusKb(pid, 'VmHWM');
+}
+
+/**
+ * Samples a process's private resident memory (RssAnon: its heap, stacks and other anonymous
+ * pages, without the shared file pages of its binary and libraries) every `everyMs` until
+ * stopped; stop() returns the largest sample in kB (NaN if none). The kernel keeps no peak of it.
+ */
+export function anonPeakSampler(pid: number, everyMs = 50): { stop(): number } {
+  let peak = NaN;
+  const take = (): void => {
+    const v = statusKb(pid, 'RssAnon');
+    if (!Number.isNaN(v) && !(v <= peak)) peak = v;
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      take();
+      return peak;
+    },
+  };
 }
 
 /** Resident set of a process now, in kB (Linux), or NaN. */

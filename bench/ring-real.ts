@@ -11,7 +11,8 @@
  * The first flood on a ring is "cold" (just formed), later ones "warm"; messages that fragment
  * run twice on the warm ring, "first" (our daemon compiles its fragment paths then) and "warm".
  * The reader checks every message arrived, once, in per-sender order: a run that loses any fails.
- * Memory: the sending daemon's peak resident set (VmHWM) after the floods.
+ * Memory: the sending daemon's peak resident set (VmHWM) after the floods, and the largest private
+ * (anonymous) resident memory sampled every 50 ms during them (RssAnon: no shared file pages).
  *
  * Environment: RING_REAL_REPS (default 3), RING_REAL_ONLY (comma-separated row-name substrings;
  * `million` runs the opt-in 10^6-message flood for the sending daemon's peak memory),
@@ -25,7 +26,7 @@ import { join } from 'node:path';
 import { referenceBin, repoRoot, type Impl } from '../interop/launcher.js';
 import { startTopology, type Topology } from '../interop/topology.js';
 import type { FloodService } from '../interop/flood.js';
-import { alternating, benchImpls, cpuSeconds, median, peakRssKb, ringBenchAvailable, udpCounters } from './measure.js';
+import { alternating, anonPeakSampler, benchImpls, cpuSeconds, median, peakRssKb, ringBenchAvailable, udpCounters } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 interface Flood {
@@ -165,6 +166,8 @@ async function flood(t: Topology, fl: Flood): Promise<FloodResult> {
 interface Sample {
   results: Map<string, FloodResult[]>;
   rssKb: number[];
+  /** The sending daemon's largest private (anonymous) resident memory seen during the floods. */
+  anonKb: number[];
 }
 
 /** A ring of one implementation, or `mixed`: ours and the reference alternating (O R O, O R O R O). */
@@ -182,6 +185,7 @@ async function runRing(impl: Arrangement, plan: RingPlan, sample: Sample, wanted
   const t = await startTopology({ kind: 'loopback', nodes: ringNodes(impl, plan.daemons), ...env });
   try {
     await t.waitForRing(plan.daemons, { timeoutMs: 30_000 });
+    const anon = anonPeakSampler(t.nodes[0]!.daemon.pid);
     for (const fl of floods) {
       const r = await flood(t, fl);
       const lat = fl.rate > 0 ? `, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms` : '';
@@ -190,6 +194,7 @@ async function runRing(impl: Arrangement, plan: RingPlan, sample: Sample, wanted
       list.push(r);
       sample.results.set(fl.name, list);
     }
+    sample.anonKb.push(anon.stop());
     sample.rssKb.push(peakRssKb(t.nodes[0]!.daemon.pid));
   } finally {
     await t.stop();
@@ -224,8 +229,10 @@ function rowsFor(plan: RingPlan, impls: readonly Impl[], samples: Map<Arrangemen
     }
     rows.push(row(`${fl.name} daemons' CPU per message`, 'µs', cpu(mine), cpu(ref), false));
   }
-  const rss = (s: Sample | undefined) => (s === undefined || s.rssKb.length === 0 ? undefined : Math.max(...s.rssKb) / 1024);
-  if (rss(mine) !== undefined) rows.push(row(`${plan.daemons}d peak RSS of the sending daemon`, 'MB', rss(mine), rss(ref), false));
+  const peak = (xs: readonly number[] | undefined) => (xs === undefined || xs.length === 0 ? undefined : Math.max(...xs) / 1024);
+  if (peak(mine?.rssKb) !== undefined) rows.push(row(`${plan.daemons}d peak RSS of the sending daemon`, 'MB', peak(mine?.rssKb), peak(ref?.rssKb), false));
+  // The same without shared file pages (the `node` binary's code is most of a Node process's RSS).
+  if (peak(mine?.anonKb) !== undefined) rows.push(row(`${plan.daemons}d peak private memory (RssAnon) of the sending daemon`, 'MB', peak(mine?.anonKb), peak(ref?.anonKb), false));
   return rows;
 }
 
@@ -243,7 +250,7 @@ export const benchmark: BenchModule = {
     for (const plan of PLANS) {
       const wanted = (name: string): boolean => named(name) || (only === undefined && plan.optIn !== true);
       const arrangements: Arrangement[] = impls.length > 1 && process.env.RING_REAL_MIXED !== '0' ? [...impls, 'mixed'] : [...impls];
-      const samples = new Map<Arrangement, Sample>(arrangements.map((i) => [i, { results: new Map(), rssKb: [] }]));
+      const samples = new Map<Arrangement, Sample>(arrangements.map((i) => [i, { results: new Map(), rssKb: [], anonKb: [] }]));
       await alternating(arrangements, reps, (a) => runRing(a, plan, samples.get(a)!, wanted, opts), () => undefined);
       rows.push(...rowsFor(plan, impls, samples));
     }
