@@ -81,7 +81,7 @@ export function anonPeakSampler(pid: number, everyMs = 50): { stop(): number } {
   let peak = NaN;
   const take = (): void => {
     const v = statusKb(pid, 'RssAnon');
-    if (!Number.isNaN(v) && !(v <= peak)) peak = v;
+    if (!Number.isNaN(v)) peak = Number.isNaN(peak) ? v : Math.max(peak, v);
   };
   take();
   const timer = setInterval(take, everyMs);

@@ -55,8 +55,12 @@ export class GroupTable {
     return this.groups.get(name);
   }
 
+  /** Adds or replaces a record, in both the map and the name order. */
   add(g: GroupRecord): void {
-    this.put(g);
+    const i = this.position(g.name);
+    if (this.groups.has(g.name)) this.order[i] = g;
+    else this.order.splice(i, 0, g);
+    this.groups.set(g.name, g);
   }
 
   delete(name: string): void {
@@ -73,14 +77,6 @@ export class GroupTable {
   /** Every group, name order (a copy: the caller may change the table while it walks it). */
   inOrder(): GroupRecord[] {
     return this.order.slice();
-  }
-
-  /** Adds or replaces a record, in both the map and the name order. */
-  private put(g: GroupRecord): void {
-    const i = this.position(g.name);
-    if (this.groups.has(g.name)) this.order[i] = g;
-    else this.order.splice(i, 0, g);
-    this.groups.set(g.name, g);
   }
 
   /** Where `name` is (or would go) in the name order. */
@@ -158,7 +154,7 @@ export class GroupTable {
     let g = this.groups.get(group);
     if (g === undefined) {
       g = { name: group, id: { ringId, index: 0 }, changed: false, daemons: [], local: [] };
-      this.put(g);
+      this.add(g);
     }
     let dm = g.daemons.find((x) => x.procId === d.procId);
     if (dm === undefined) {

@@ -135,14 +135,13 @@ function asViolation(err: unknown): HeaderViolation {
   throw err;
 }
 
-/** Frames are carved from slabs shared by every session (src/wire/slab.ts). */
-const frames = new Slab(8 * 1024);
 /**
- * Every byte of a frame is written: one too big for a slab region needs no zeroing. It is a
- * plain Uint8Array over its own unzeroed ArrayBuffer, never a Buffer: code V8 optimised for the
- * slab frames' map would be deoptimised by the first large frame ("wrong map").
+ * Frames are carved from slabs shared by every session (src/wire/slab.ts); one too big for a
+ * region gets a Uint8Array of its own from the slab too. Never a Buffer: code V8 optimised for
+ * the slab frames' map would be deoptimised by the first large frame ("wrong map").
  */
-const allocate = (n: number): Uint8Array => (n > frames.maxRegion ? new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n) : frames.alloc(n));
+const frames = new Slab(8 * 1024);
+const allocate = (n: number): Uint8Array => frames.alloc(n);
 
 /** The frame normalised in a buffer of its own (never written again), shared by every delivery. */
 function ringMessageOf(f: RawFrame): RingMessage {

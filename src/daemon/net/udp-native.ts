@@ -83,7 +83,6 @@ function errnoError(what: string, negErrno: number): Error & { code: string } {
   return Object.assign(new Error(`${what}: ${code}`), { code });
 }
 
-
 function reader(a: Addon, fd: number, slot: number, batch: number, onDatagram: UdpReceive, onError: (err: Error) => void): () => void {
   const slab = new Uint8Array(slot * batch);
   const meta = new Int32Array(batch * 3);
