@@ -13,7 +13,10 @@
  */
 import { ENDIAN_MARKER } from '../../wire/bytes.js';
 import { HEADER_SIZE, ServiceType } from '../../wire/client/index.js';
-import { decodeGroupsMessage, encodeGroupsMessage, type GroupsDaemon, type GroupsEntry, type GroupsMessage } from '../../wire/daemon/index.js';
+import {
+  decodeGroupsHead, encodeGroupsMessage, readGroupsEntries, restampGroupsMessage,
+  type GroupsBody, type GroupsDaemon, type GroupsEntry, type GroupsHead,
+} from '../../wire/daemon/index.js';
 import type { RingId } from '../../wire/daemon/header.js';
 import { ServiceClass, type RingMessage } from './frames.js';
 import { insertSorted, putDaemon, sameRingId, type DaemonEntry, type GroupRecord } from './groups-model.js';
@@ -36,7 +39,10 @@ export interface GroupsBuffer {
   readonly bytes: number;
 }
 
-/** Snapshots `groups` (name order) into buffers, in build order (G_build_new_groups_bufs). */
+/**
+ * Splits `groups` (name order) into buffers, in build order (G_build_new_groups_bufs). The
+ * entries share the records' member lists: encode them before the table changes.
+ */
 export function buildGroupsBuffers(
   groups: readonly GroupRecord[],
   syncedSet: readonly number[],
@@ -58,7 +64,7 @@ export function buildGroupsBuffers(
       bytes += GROUP_INFO;
       const entry: GroupsEntry = {
         name: g.name,
-        groupId: { membId: { ...g.id.ringId }, index: g.id.index },
+        groupId: { membId: g.id.ringId, index: g.id.index },
         changed: g.changed ? 1 : 0,
         daemons: [],
       };
@@ -71,7 +77,7 @@ export function buildGroupsBuffers(
           break;
         }
         bytes += DAEMON_INFO + NAME * d.members.length;
-        entry.daemons.push({ procId: d.procId, membId: { ...g.id.ringId }, members: [...d.members] });
+        entry.daemons.push({ procId: d.procId, membId: g.id.ringId, members: d.members as string[] });
       }
       if (full) break;
       gi++;
@@ -98,44 +104,57 @@ export interface GroupsSender {
 }
 
 /**
- * The ring messages for `buffers` (build order), in SEND order: reverse build order, all
+ * The GROUPS frames for `buffers` (build order), in SEND order: reverse build order, all
  * GROUPS_MESS | RELIABLE_MESS except the last, GROUPS_MESS | AGREED_MESS.
  */
-export function groupsRingMessages(buffers: readonly GroupsBuffer[], sender: GroupsSender): RingMessage[] {
-  const out: RingMessage[] = [];
+export function encodeGroupsFrames(buffers: readonly GroupsBuffer[], sender: GroupsSender): Uint8Array[] {
+  const out: Uint8Array[] = [];
   for (let i = buffers.length - 1; i >= 0; i--) {
     const b = buffers[i]!;
-    const last = i === 0;
-    const type = ServiceType.GROUPS_MESS | (last ? ServiceType.AGREED_MESS : ServiceType.RELIABLE_MESS);
-    const msg: GroupsMessage = {
-      type,
+    out.push(encodeGroupsMessage({
+      type: ServiceType.GROUPS_MESS | (i === 0 ? ServiceType.AGREED_MESS : ServiceType.RELIABLE_MESS),
       littleEndian: true,
       daemonName: sender.daemonName,
       syncedSetSize: sender.syncedSetSize,
       hint: ENDIAN_MARKER,
-      membId: { ...sender.membId },
+      membId: sender.membId,
       syncedSet: b.syncedSet === null ? null : [...b.syncedSet],
       groups: b.groups as GroupsEntry[],
-    };
-    const frame = encodeGroupsMessage(msg);
-    out.push({
-      frame,
-      type,
-      sender: sender.daemonName,
-      groups: [],
-      dataLen: frame.length - HEADER_SIZE,
-      service: last ? ServiceClass.AGREED : ServiceClass.RELIABLE,
-    });
+    }));
   }
   return out;
 }
 
+/** Ring messages of GROUPS frames in send order (the last one AGREED, the others RELIABLE). */
+export function groupsRingMessages(frames: readonly Uint8Array[], daemonName: string): RingMessage[] {
+  return frames.map((frame, i) => {
+    const last = i === frames.length - 1;
+    return {
+      frame,
+      type: ServiceType.GROUPS_MESS | (last ? ServiceType.AGREED_MESS : ServiceType.RELIABLE_MESS),
+      sender: daemonName,
+      groups: [],
+      dataLen: frame.length - HEADER_SIZE,
+      service: last ? ServiceClass.AGREED : ServiceClass.RELIABLE,
+    };
+  });
+}
+
+/**
+ * A received GROUPS message, checked whole; its group entries stay encoded (a fraction of the
+ * memory their objects would take) until the merge reads them, and are never read for my own
+ * synced set's messages, which are only counted.
+ */
+export interface ReceivedGroups extends GroupsHead {
+  readonly body: GroupsBody;
+}
+
 /** A received GROUPS message (header + body, in its sender's byte order), or an error text. */
-export function parseGroupsMessage(raw: Uint8Array): GroupsMessage | string {
+export function parseGroupsMessage(raw: Uint8Array): ReceivedGroups | string {
   try {
-    const { value, offset } = decodeGroupsMessage(raw, 0, raw.length);
+    const { head, body, offset } = decodeGroupsHead(raw, 0, raw.length);
     if (offset !== raw.length) return `GROUPS message of ${raw.length} bytes has ${raw.length - offset} bytes after its body`;
-    return value;
+    return { ...head, body };
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   }
@@ -146,7 +165,7 @@ interface Gathered {
   readonly rep: number;
   complete: boolean;
   /** Arrival order. */
-  readonly messages: GroupsMessage[];
+  readonly messages: ReceivedGroups[];
 }
 
 /**
@@ -157,9 +176,9 @@ interface Gathered {
 export class GroupsExchange {
   /** Configuration order; [0] is the representative. */
   private syncedSet: number[];
-  /** My GROUPS buffers (build order) while gathering; null when none are built. */
-  private buffers: GroupsBuffer[] | null = null;
-  private buffersFresh = false;
+  /** My GROUPS frames (send order) while gathering; null when none are built. */
+  private frames: Uint8Array[] | null = null;
+  private framesFresh = false;
   /** My own set's messages: only counted. */
   private mineComplete = false;
   /** Other sets' messages, by first arrival of their representative. */
@@ -193,25 +212,29 @@ export class GroupsExchange {
   keepSynced(members: ReadonlySet<number>): void {
     const before = this.syncedSet.length;
     this.syncedSet = this.syncedSet.filter((p) => members.has(p));
-    if (this.syncedSet.length !== before) this.buffersFresh = false;
+    if (this.syncedSet.length !== before) this.framesFresh = false;
   }
 
   /** The group table changed: the buffers must be rebuilt before they are sent again. */
   tableChanged(): void {
-    this.buffersFresh = false;
+    this.framesFresh = false;
   }
 
-  /** My set's GROUPS messages stamped with `ringId`, in send order; unchanged buffers are only re-stamped unless `rebuild`. */
+  /** My set's GROUPS messages stamped with `ringId`, in send order; unless `rebuild`, an unchanged table's frames are re-stamped on copies. */
   send(ringId: RingId, rebuild: boolean): RingMessage[] {
-    if (rebuild || !this.buffersFresh || this.buffers === null) {
-      this.buffers = buildGroupsBuffers(this.table.inOrder(), this.syncedSet);
-      this.buffersFresh = true;
+    if (rebuild || !this.framesFresh || this.frames === null) {
+      const buffers = buildGroupsBuffers(this.table.inOrder(), this.syncedSet);
+      this.frames = encodeGroupsFrames(buffers, { daemonName: this.myDaemon, syncedSetSize: this.syncedSet.length, membId: ringId });
+      this.framesFresh = true;
+    } else {
+      // Frames already sent may still be in flight: the new stamp goes on copies.
+      this.frames = this.frames.map((f) => restampGroupsMessage(f, ringId));
     }
-    return groupsRingMessages(this.buffers, { daemonName: this.myDaemon, syncedSetSize: this.syncedSet.length, membId: ringId });
+    return groupsRingMessages(this.frames, this.myDaemon);
   }
 
   /** A GROUPS message of the current ring from daemon `sender`; returns the daemons heard so far. */
-  collect(msg: GroupsMessage, sender: number): number {
+  collect(msg: ReceivedGroups, sender: number): number {
     const agreed = (msg.type & ServiceType.AGREED_MESS) !== 0;
     if (sender === this.syncedSet[0]) {
       // My own set's state: I have it already.
@@ -241,7 +264,7 @@ export class GroupsExchange {
       for (const g of [...this.gathered].reverse()) {
         if (!g.complete) continue;
         this.mergeSet(g);
-        this.buffersFresh = false;
+        this.framesFresh = false;
       }
     }
     this.gathered = [];
@@ -254,11 +277,11 @@ export class GroupsExchange {
     this.gathered = [];
   }
 
-  /** The exchange is over: counts and buffers go. */
+  /** The exchange is over: counts and frames go. */
   finish(): void {
     this.resetCounts();
-    this.buffers = null;
-    this.buffersFresh = false;
+    this.frames = null;
+    this.framesFresh = false;
   }
 
   private resetCounts(): void {
@@ -278,8 +301,10 @@ export class GroupsExchange {
     if (synced !== null) this.addToSyncedSet(synced);
   }
 
-  private mergeMessage(msg: GroupsMessage): void {
-    for (const e of msg.groups) {
+  private mergeMessage(msg: ReceivedGroups): void {
+    const entries = readGroupsEntries(msg.body);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
       let g = this.table.get(e.name);
       if (g === undefined) {
         // Unchanged groups keep the id they had: every daemon must end up with the same one.

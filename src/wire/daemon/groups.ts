@@ -37,7 +37,8 @@ export interface GroupsEntry {
   daemons: GroupsDaemon[];
 }
 
-export interface GroupsMessage {
+/** A GROUPS message's header fields, memb id and synced set: everything but its groups. */
+export interface GroupsHead {
   /** Message header type with the marker cleared (GROUPS_MESS | RELIABLE_MESS or AGREED_MESS). */
   type: number;
   littleEndian: boolean;
@@ -52,7 +53,17 @@ export interface GroupsMessage {
   membId: RingId;
   /** Present only in the first-built buffer (first flag 1). */
   syncedSet: number[] | null;
+}
+
+export interface GroupsMessage extends GroupsHead {
   groups: GroupsEntry[];
+}
+
+/** Where a checked message's group entries lie: read them with `readGroupsEntries`. */
+export interface GroupsBody {
+  readonly reader: Reader;
+  readonly start: number;
+  readonly end: number;
 }
 
 const NAME = Size.GROUP_NAME;
@@ -66,13 +77,16 @@ function name32(r: Reader, o: number): string {
   return readName(r.buf, o, NAME);
 }
 
-/** Decodes a whole GROUPS message (header + body) at buf[offset..end). */
-export function decodeGroupsMessage(
+/**
+ * Decodes a GROUPS message's head at buf[offset..end) and checks that its group entries fill the
+ * body exactly as their counts say, without decoding them (`readGroupsEntries` does, later).
+ */
+export function decodeGroupsHead(
   buf: Uint8Array,
   offset: number,
   end: number,
   copy = false,
-): { value: GroupsMessage; offset: number } {
+): { head: GroupsHead; body: GroupsBody; offset: number } {
   if (end - offset < Size.MESSAGE_HEADER) {
     throw new ProtocolError('TRUNCATED', 'groups_message', 'header', offset, Size.MESSAGE_HEADER, Math.max(0, end - offset));
   }
@@ -109,10 +123,29 @@ export function decodeGroupsMessage(
     syncedSet = new Array<number>(size);
     for (let i = 0; i < size; i++, o += 4) syncedSet[i] = br.i32(o);
   }
+  const body: GroupsBody = { reader: br, start: o, end: bodyEnd };
+  walkGroups(body, null);
+  return {
+    head: { type, littleEndian: r.le, daemonName, nameField, syncedSetSize, hint, membId, syncedSet },
+    body,
+    offset: bodyEnd,
+  };
+}
+
+/** The group entries of a body `decodeGroupsHead` checked. */
+export function readGroupsEntries(body: GroupsBody): GroupsEntry[] {
   const groups: GroupsEntry[] = [];
-  while (o < bodyEnd) {
+  walkGroups(body, groups);
+  return groups;
+}
+
+/** Walks the group entries with their bounds checks; decodes them into `out` unless it is null. */
+function walkGroups(body: GroupsBody, out: GroupsEntry[] | null): void {
+  const br = body.reader;
+  let o = body.start;
+  while (o < body.end) {
     need(br, o, NAME + 16, 'groups_entry', 'name');
-    const entry: GroupsEntry = {
+    const entry: GroupsEntry | null = out === null ? null : {
       name: name32(br, o),
       groupId: { membId: { procId: br.i32(o + NAME), time: br.i32(o + NAME + 4) }, index: br.i32(o + NAME + 8) },
       changed: br.u16(o + NAME + 12),
@@ -122,21 +155,28 @@ export function decodeGroupsMessage(
     o += NAME + 16;
     for (let d = 0; d < numDaemons; d++) {
       need(br, o, 14, 'groups_daemon', 'proc_id');
-      const procId = br.i32(o);
-      const dm = { procId: br.i32(o + 4), time: br.i32(o + 8) };
       const n = br.u16(o + 12);
-      o += 14;
-      need(br, o, n * NAME, 'groups_daemon', 'members');
-      const members = new Array<string>(n);
-      for (let i = 0; i < n; i++, o += NAME) members[i] = name32(br, o);
-      entry.daemons.push({ procId, membId: dm, members });
+      need(br, o + 14, n * NAME, 'groups_daemon', 'members');
+      if (entry !== null) {
+        const members = new Array<string>(n);
+        for (let i = 0; i < n; i++) members[i] = name32(br, o + 14 + i * NAME);
+        entry.daemons.push({ procId: br.i32(o), membId: { procId: br.i32(o + 4), time: br.i32(o + 8) }, members });
+      }
+      o += 14 + n * NAME;
     }
-    groups.push(entry);
+    if (entry !== null) out!.push(entry);
   }
-  return {
-    value: { type, littleEndian: r.le, daemonName, nameField, syncedSetSize, hint, membId, syncedSet, groups },
-    offset: bodyEnd,
-  };
+}
+
+/** Decodes a whole GROUPS message (header + body) at buf[offset..end). */
+export function decodeGroupsMessage(
+  buf: Uint8Array,
+  offset: number,
+  end: number,
+  copy = false,
+): { value: GroupsMessage; offset: number } {
+  const { head, body, offset: next } = decodeGroupsHead(buf, offset, end, copy);
+  return { value: { ...head, groups: readGroupsEntries(body) }, offset: next };
 }
 
 export function groupsBodyLength(g: GroupsMessage): number {
@@ -190,6 +230,13 @@ export function encodeGroupsMessageInto(g: GroupsMessage, buf: Uint8Array, offse
     }
   }
   return o;
+}
+
+/** A copy of an encoded GROUPS message (little-endian, as ours are) stamped with another ring id. */
+export function restampGroupsMessage(frame: Uint8Array, membId: RingId): Uint8Array {
+  const out = frame.slice();
+  putMembId(out, Size.MESSAGE_HEADER, membId);
+  return out;
 }
 
 export function encodeGroupsMessage(g: GroupsMessage): Uint8Array {
