@@ -31,7 +31,7 @@ const GROUP_INFO = NAME + 12 + 2 + 2;
 const DAEMON_INFO = 4 + 8 + 2;
 
 /** One built buffer: what follows the memb id (re-stamped at every send). */
-export interface GroupsBuffer {
+interface GroupsBuffer {
   /** The synced set (first-built buffer only). */
   readonly syncedSet: readonly number[] | null;
   readonly groups: readonly GroupsEntry[];
@@ -43,7 +43,7 @@ export interface GroupsBuffer {
  * Splits `groups` (name order) into buffers, in build order (G_build_new_groups_bufs). The
  * entries share the records' member lists: encode them before the table changes.
  */
-export function buildGroupsBuffers(
+function buildGroupsBuffers(
   groups: readonly GroupRecord[],
   syncedSet: readonly number[],
   limit = GROUPS_BUF_SIZE,
@@ -94,7 +94,7 @@ export function buildGroupsBuffers(
   return out;
 }
 
-export interface GroupsSender {
+interface GroupsSender {
   /** My daemon name (the header's name field). */
   readonly daemonName: string;
   /** Size of my synced set now (header name bytes 28..31). */
@@ -107,7 +107,7 @@ export interface GroupsSender {
  * The GROUPS frames for `buffers` (build order), in SEND order: reverse build order, all
  * GROUPS_MESS | RELIABLE_MESS except the last, GROUPS_MESS | AGREED_MESS.
  */
-export function encodeGroupsFrames(buffers: readonly GroupsBuffer[], sender: GroupsSender): Uint8Array[] {
+function encodeGroupsFrames(buffers: readonly GroupsBuffer[], sender: GroupsSender): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = buffers.length - 1; i >= 0; i--) {
     const b = buffers[i]!;
@@ -126,7 +126,7 @@ export function encodeGroupsFrames(buffers: readonly GroupsBuffer[], sender: Gro
 }
 
 /** Ring messages of GROUPS frames in send order (the last one AGREED, the others RELIABLE). */
-export function groupsRingMessages(frames: readonly Uint8Array[], daemonName: string): RingMessage[] {
+function groupsRingMessages(frames: readonly Uint8Array[], daemonName: string): RingMessage[] {
   return frames.map((frame, i) => {
     const last = i === frames.length - 1;
     return {
