@@ -185,7 +185,7 @@ export function readName(buf: Uint8Array, offset: number, width: number): string
   let hash = 0x811c9dc5;
   while (end < limit && buf[end] !== 0) hash = Math.imul(hash ^ buf[end++]!, 0x01000193);
   const len = end - offset;
-  if (len > NAME_CACHE_WIDTH) return latin1(buf.subarray(offset, end));
+  if (len > NAME_CACHE_WIDTH) return latin1Range(buf, offset, end);
   // The same few names (senders, groups) arrive over and over: hand back the string decoded
   // last time for the same bytes instead of building a new one (a direct-mapped cache).
   const slot = (hash >>> 0) & (NAME_CACHE_SLOTS - 1);
@@ -195,8 +195,8 @@ export function readName(buf: Uint8Array, offset: number, width: number): string
     while (i < len && nameBytes[at + i] === buf[offset + i]) i++;
     if (i === len) return nameStrings[slot]!;
   }
-  const s = latin1(buf.subarray(offset, end));
-  nameBytes.set(buf.subarray(offset, end), at);
+  const s = latin1Range(buf, offset, end);
+  for (let i = 0; i < len; i++) nameBytes[at + i] = buf[offset + i]!;
   nameLengths[slot] = len;
   nameStrings[slot] = s;
   return s;
@@ -225,8 +225,22 @@ export function writeNameField(buf: Uint8Array, offset: number, width: number, n
 }
 
 export function latin1(bytes: Uint8Array): string {
+  return latin1Range(bytes, 0, bytes.length);
+}
+
+/** Char codes of one chunk, reused: a name is decoded with one string allocation. */
+const codes: number[] = [];
+const LATIN1_CHUNK = 1024;
+
+/** buf[start, end) as a string, one char per byte. */
+export function latin1Range(buf: Uint8Array, start: number, end: number): string {
   let s = '';
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
+  for (let from = start; from < end; from += LATIN1_CHUNK) {
+    const n = Math.min(LATIN1_CHUNK, end - from);
+    codes.length = n;
+    for (let i = 0; i < n; i++) codes[i] = buf[from + i]!;
+    s += String.fromCharCode.apply(null, codes);
+  }
   return s;
 }
 

@@ -4,7 +4,7 @@
  * joins, leaves and kills. A seeded random churn is checked against a sort of the live names.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfOrder } from '../../src/daemon/core/groups-model.js';
+import { ConfOrder, sortedNames } from '../../src/daemon/core/groups-model.js';
 import { GroupTable } from '../../src/daemon/core/groups-table.js';
 
 const RING = { procId: 0x7f000001, time: 1 };
@@ -58,5 +58,14 @@ describe('GroupTable name order', () => {
     expect(table.names()).toEqual(['a', 'c']);
     expect(table.kill('#x#a', { procId: 1, local: true })).toEqual([]);
     expect(table.names()).toEqual([]);
+  });
+});
+
+describe('sortedNames', () => {
+  it('sorts an unsorted member list in byte order, keeps a sorted one as it is', () => {
+    const sorted = ['#a#x', '#b#x', '#b#x', '#c#y'];
+    expect(sortedNames(sorted)).toBe(sorted);
+    expect(sorted).toEqual(['#a#x', '#b#x', '#b#x', '#c#y']);
+    expect(sortedNames(['#c#y', '\u00e9', '#a#x', 'Z', '#b#x'])).toEqual(['#a#x', '#b#x', '#c#y', 'Z', '\u00e9']);
   });
 });

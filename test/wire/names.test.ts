@@ -4,7 +4,7 @@
  * a prefix of a cached name, a full field without NUL, bytes above 0x7f).
  */
 import { describe, expect, it } from 'vitest';
-import { readName, writeNameField } from '../../src/wire/bytes.js';
+import { latin1, latin1Range, readName, writeNameField } from '../../src/wire/bytes.js';
 
 const plain = (buf: Uint8Array, at: number, width: number): string => {
   let s = '';
@@ -42,5 +42,17 @@ describe('readName', () => {
     expect(readName(b, 4, 32)).toBe('z'.repeat(32));
     expect(readName(b, 4, 10)).toBe('z'.repeat(10));
     expect(readName(field('q'.repeat(40), 40), 4, 40)).toBe('q'.repeat(40));
+  });
+});
+
+describe('latin1Range', () => {
+  it('decodes every byte value, across its 1024-byte chunks, and only the range asked for', () => {
+    const buf = new Uint8Array(3000);
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 7 + 3) & 0xff;
+    const slow = (from: number, to: number): string => Array.from(buf.subarray(from, to), (b) => String.fromCharCode(b)).join('');
+    for (const [from, to] of [[0, 0], [5, 6], [0, 1024], [1, 1025], [17, 2999], [0, 3000]] as const) {
+      expect(latin1Range(buf, from, to)).toBe(slow(from, to));
+    }
+    expect(latin1(buf.subarray(100, 200))).toBe(slow(100, 200));
   });
 });

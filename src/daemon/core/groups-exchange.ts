@@ -19,7 +19,7 @@ import {
 } from '../../wire/daemon/index.js';
 import type { RingId } from '../../wire/daemon/header.js';
 import { ServiceClass, type RingMessage } from './frames.js';
-import { insertSorted, putDaemon, sameRingId, type DaemonEntry, type GroupRecord } from './groups-model.js';
+import { putDaemon, sameRingId, sortedNames, type DaemonEntry, type GroupRecord } from './groups-model.js';
 import type { GroupTable } from './groups-table.js';
 
 /** Largest GROUPS message body (the reference's GROUPS_BUF_SIZE). */
@@ -301,6 +301,7 @@ export class GroupsExchange {
     if (synced !== null) this.addToSyncedSet(synced);
   }
 
+  /** The entries are decoded for this merge alone: the records take their objects over. */
   private mergeMessage(msg: ReceivedGroups): void {
     const entries = readGroupsEntries(msg.body);
     for (let i = 0; i < entries.length; i++) {
@@ -308,21 +309,19 @@ export class GroupsExchange {
       let g = this.table.get(e.name);
       if (g === undefined) {
         // Unchanged groups keep the id they had: every daemon must end up with the same one.
-        g = { name: e.name, id: { ringId: { ...e.groupId.membId }, index: e.groupId.index }, changed: false, daemons: [], local: [] };
+        g = { name: e.name, id: { ringId: e.groupId.membId, index: e.groupId.index }, changed: false, daemons: [], local: [] };
         this.table.add(g);
       }
       if (e.changed !== 0) g.changed = true;
-      for (const d of e.daemons) this.mergeDaemon(g, d, msg.daemonName);
+      for (let k = 0; k < e.daemons.length; k++) this.mergeDaemon(g, e.daemons[k]!, msg.daemonName);
     }
   }
 
   private mergeDaemon(g: GroupRecord, d: GroupsDaemon, from: string): void {
-    const entry: DaemonEntry = { procId: d.procId, membId: { ...d.membId }, members: [] };
-    for (const m of d.members) insertSorted(entry.members, m);
-    if (g.daemons.some((x) => x.procId === d.procId)) {
+    const entry: DaemonEntry = { procId: d.procId, membId: d.membId, members: sortedNames(d.members) };
+    if (putDaemon(g, entry, this.table.conf)) {
       this.warn(`GROUPS message from ${from}: daemon ${d.procId} listed twice for group ${g.name}; the later entry replaces it`);
     }
-    putDaemon(g, entry, this.table.conf);
     if (!g.changed && !sameRingId(entry.membId, g.id.ringId)) g.changed = true;
   }
 

@@ -39,6 +39,14 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** `list` in name order, sorted in place unless it is already (as senders write member lists). */
+export function sortedNames(list: string[]): string[] {
+  for (let i = 1; i < list.length; i++) {
+    if (compareNames(list[i - 1]!, list[i]!) > 0) return list.sort(compareNames);
+  }
+  return list;
+}
+
 export function insertSorted(list: string[], name: string): void {
   let lo = 0;
   let hi = list.length;
@@ -134,12 +142,15 @@ export function allMembers(g: GroupRecord): string[] {
   return out;
 }
 
-/** Puts a daemon entry in its configuration-order place; an entry with the same proc id is replaced. */
-export function putDaemon(g: GroupRecord, entry: DaemonEntry, conf: ConfOrder): void {
+/** Puts a daemon entry in its configuration-order place; an entry with the same proc id is replaced (true). */
+export function putDaemon(g: GroupRecord, entry: DaemonEntry, conf: ConfOrder): boolean {
   let at = 0;
   while (at < g.daemons.length && conf.compare(g.daemons[at]!.procId, entry.procId) < 0) at++;
-  if (at < g.daemons.length && g.daemons[at]!.procId === entry.procId) g.daemons[at] = entry;
+  const replaces = at < g.daemons.length && g.daemons[at]!.procId === entry.procId;
+  if (replaces) g.daemons[at] = entry;
+  else if (at === g.daemons.length) g.daemons.push(entry);
   else g.daemons.splice(at, 0, entry);
+  return replaces;
 }
 
 /** Removes the daemon entries `which` selects; true if there were any. */

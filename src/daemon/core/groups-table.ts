@@ -59,6 +59,7 @@ export class GroupTable {
   add(g: GroupRecord): void {
     const i = this.position(g.name);
     if (this.groups.has(g.name)) this.order[i] = g;
+    else if (i === this.order.length) this.order.push(g); // names arriving in order (an exchange)
     else this.order.splice(i, 0, g);
     this.groups.set(g.name, g);
   }
