@@ -20,6 +20,7 @@ import { accessSync, appendFileSync, chmodSync, constants, existsSync, lstatSync
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export type Impl = 'ours' | 'reference';
@@ -244,10 +245,6 @@ function installExitHook(): void {
       }
     }
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((res) => setTimeout(res, ms));
 }
 
 /**

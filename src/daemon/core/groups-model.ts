@@ -47,15 +47,22 @@ export function sortedNames(list: string[]): string[] {
   return list;
 }
 
-export function insertSorted(list: string[], name: string): void {
+/** Where `name` is (or would go) in `list`, kept in name order by `nameOf` (binary search). */
+export function namePosition<T>(list: readonly T[], name: string, nameOf: (x: T) => string): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (compareNames(list[mid]!, name) < 0) lo = mid + 1;
+    if (compareNames(nameOf(list[mid]!), name) < 0) lo = mid + 1;
     else hi = mid;
   }
-  list.splice(lo, 0, name);
+  return lo;
+}
+
+const itself = (s: string): string => s;
+
+export function insertSorted(list: string[], name: string): void {
+  list.splice(namePosition(list, name, itself), 0, name);
 }
 
 /** Removes `name`; the last entry moves into its place (the reference's mailbox removal). */

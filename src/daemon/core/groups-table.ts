@@ -6,7 +6,7 @@
  */
 import type { RingId } from '../../wire/daemon/header.js';
 import {
-  allMembers, compareNames, insertSorted, isUnknownMembId, memberCount, putDaemon, removeSwapLast, UNKNOWN_MEMB_ID,
+  allMembers, insertSorted, isUnknownMembId, memberCount, namePosition, putDaemon, removeSwapLast, UNKNOWN_MEMB_ID,
   type ConfOrder, type DaemonEntry, type GroupRecord,
 } from './groups-model.js';
 import { parsePrivateGroupStrict } from './names.js';
@@ -27,6 +27,8 @@ export interface MemberDaemon {
   /** The member is a session of this daemon. */
   readonly local: boolean;
 }
+
+const nameOfRecord = (g: GroupRecord): string => g.name;
 
 export class GroupTable {
   /** By name. */
@@ -82,16 +84,9 @@ export class GroupTable {
 
   /** Where `name` is (or would go) in the name order. */
   private position(name: string): number {
-    const order = this.order;
-    let lo = 0;
-    let hi = order.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareNames(order[mid]!.name, name) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return namePosition(this.order, name, nameOfRecord);
   }
+
 
   /** All members of `group` in notice order (daemon conf order, then name), or [] if none. */
   members(group: string): string[] {

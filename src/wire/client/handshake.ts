@@ -11,7 +11,7 @@
  * Decoders return null while more bytes are needed.
  */
 import { assertBounds, ProtocolError } from '../errors.js';
-import { fromLatin1, latin1, readName, writeName } from '../bytes.js';
+import { fromLatin1, latin1Range, readName, writeName } from '../bytes.js';
 import { Limits, versionNumber } from './constants.js';
 import type { Decoded } from './message.js';
 
@@ -75,7 +75,7 @@ export function decodeConnect(buf: Uint8Array, offset: number, end: number): Dec
     throw new ProtocolError('BAD_VALUE', 'connect', 'name_len', o - 1, `0..${Limits.MAX_PRIVATE_NAME}`, nameLen);
   }
   if (end - o < nameLen) return null;
-  const name = latin1(buf.subarray(o, o + nameLen));
+  const name = latin1Range(buf, o, o + nameLen);
   return { value: { major, minor, patch, flags, name }, offset: o + nameLen };
 }
 
@@ -98,7 +98,7 @@ export function decodeAuthList(buf: Uint8Array, offset: number, end: number): De
   if (len < 0) return { value: { kind: 'reject', code: len }, offset: offset + 1 };
   if (len > 90) throw new ProtocolError('TOO_LARGE', 'auth_list', 'len', offset, '<= 90', len);
   if (end - offset - 1 < len) return null;
-  const text = latin1(buf.subarray(offset + 1, offset + 1 + len));
+  const text = latin1Range(buf, offset + 1, offset + 1 + len);
   return { value: { kind: 'methods', methods: text.split(' ').filter((s) => s.length > 0) }, offset: offset + 1 + len };
 }
 
@@ -161,6 +161,6 @@ export function decodeAccept(buf: Uint8Array, offset: number, end: number, withP
     throw new ProtocolError('TOO_LARGE', 'accept', 'len', o - 1, `<= ${Limits.MAX_GROUP_NAME - 1}`, len);
   }
   if (end - o < len) return null;
-  const privateGroup = latin1(buf.subarray(o, o + len));
+  const privateGroup = latin1Range(buf, o, o + len);
   return { value: { kind: 'accept', accept: { major, minor, patch, privateGroup } }, offset: o + len };
 }
