@@ -228,12 +228,24 @@ export function latin1(bytes: Uint8Array): string {
   return latin1Range(bytes, 0, bytes.length);
 }
 
-/** Char codes of one chunk, reused: a name is decoded with one string allocation. */
+/**
+ * Node's own latin1 decoder (a C++ call taking the range: no view, no JavaScript loop for
+ * the optimiser to compile into every caller); where a runtime lacks it, char codes in chunks.
+ */
+const nativeLatin1 = (globalThis as { Buffer?: { prototype?: { latin1Slice?: unknown } } }).Buffer?.prototype?.latin1Slice as
+  | ((this: Uint8Array, start: number, end: number) => string)
+  | undefined;
 const codes: number[] = [];
 const LATIN1_CHUNK = 1024;
 
 /** buf[start, end) as a string, one char per byte. */
 export function latin1Range(buf: Uint8Array, start: number, end: number): string {
+  if (nativeLatin1 !== undefined && end <= buf.length) return nativeLatin1.call(buf, start, end);
+  return latin1Chunks(buf, start, end);
+}
+
+/** latin1Range without Node's decoder (exported for its tests). */
+export function latin1Chunks(buf: Uint8Array, start: number, end: number): string {
   let s = '';
   for (let from = start; from < end; from += LATIN1_CHUNK) {
     const n = Math.min(LATIN1_CHUNK, end - from);

@@ -4,7 +4,7 @@
  * a prefix of a cached name, a full field without NUL, bytes above 0x7f).
  */
 import { describe, expect, it } from 'vitest';
-import { latin1, latin1Range, readName, writeNameField } from '../../src/wire/bytes.js';
+import { latin1, latin1Chunks, latin1Range, readName, writeNameField } from '../../src/wire/bytes.js';
 
 const plain = (buf: Uint8Array, at: number, width: number): string => {
   let s = '';
@@ -54,5 +54,21 @@ describe('latin1Range', () => {
       expect(latin1Range(buf, from, to)).toBe(slow(from, to));
     }
     expect(latin1(buf.subarray(100, 200))).toBe(slow(100, 200));
+  });
+
+  it('reads a view at its own offset, and answers as the fallback decoder does for every range', () => {
+    const backing = new Uint8Array(4000);
+    for (let i = 0; i < backing.length; i++) backing[i] = (i * 13 + 1) & 0xff;
+    const view = backing.subarray(500, 3500);
+    for (const [from, to] of [[0, 0], [3, 2], [0, 1], [1023, 1025], [9, 3000], [0, 3000]] as const) {
+      expect(latin1Range(view, from, to)).toBe(latin1Chunks(view, from, to));
+    }
+    expect(latin1Range(view, 0, 4)).toBe(String.fromCharCode(...backing.subarray(500, 504)));
+  });
+
+  it('past the end of the bytes, reads what the fallback reads instead of throwing', () => {
+    const buf = Uint8Array.of(0x41, 0x42);
+    expect(latin1Range(buf, 0, 4)).toBe(latin1Chunks(buf, 0, 4));
+    expect(latin1Range(buf, 0, 4)).toBe('AB\u0000\u0000');
   });
 });
