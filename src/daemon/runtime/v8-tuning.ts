@@ -9,7 +9,11 @@
  *                        a quarter of V8's default inlining budget (920) per optimised function:
  *                        TurboFan compiles less, which five daemons on two cores feel most
  *                        (SPEC.md Part VIII §10)
- *   young generation     capped at 8 MiB: V8 doubles it under a flood (up to 32 MiB, the bulk of
+ *   --heap-growing-percent=10
+ *                        after each full collection the old generation may grow 10 % (V8 picks
+ *                        a larger factor for a small heap): what a flood promotes and then drops
+ *                        is collected every few seconds instead of piling up for tens of them
+ *   young generation     capped at 4 MiB: V8 doubles it under a flood (up to 32 MiB, the bulk of
  *                        a flooded daemon's growth); once it reaches the cap its growth factor
  *                        is set to 1 (`--max-semi-space-size` would do it, but it is read only
  *                        when the process starts)
@@ -20,9 +24,9 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
-export const DAEMON_V8_FLAGS: readonly string[] = ['--always-sparkplug', '--max-inlined-bytecode-size-cumulative=230'];
+export const DAEMON_V8_FLAGS: readonly string[] = ['--always-sparkplug', '--max-inlined-bytecode-size-cumulative=230', '--heap-growing-percent=10'];
 /** The young generation (both semi-spaces) stops growing at this size. */
-export const YOUNG_GENERATION_CAP_BYTES = 8 * 1024 * 1024;
+export const YOUNG_GENERATION_CAP_BYTES = 4 * 1024 * 1024;
 
 function youngGenerationBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
