@@ -240,7 +240,7 @@ const LATIN1_CHUNK = 1024;
 
 /** buf[start, end) as a string, one char per byte. */
 export function latin1Range(buf: Uint8Array, start: number, end: number): string {
-  if (nativeLatin1 !== undefined && end <= buf.length) return nativeLatin1.call(buf, start, end);
+  if (nativeLatin1 !== undefined && start >= 0 && end <= buf.length) return nativeLatin1.call(buf, start, end);
   return latin1Chunks(buf, start, end);
 }
 

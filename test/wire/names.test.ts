@@ -70,5 +70,6 @@ describe('latin1Range', () => {
     const buf = Uint8Array.of(0x41, 0x42);
     expect(latin1Range(buf, 0, 4)).toBe(latin1Chunks(buf, 0, 4));
     expect(latin1Range(buf, 0, 4)).toBe('AB\u0000\u0000');
+    expect(latin1Range(buf, -1, 1)).toBe(latin1Chunks(buf, -1, 1));
   });
 });
