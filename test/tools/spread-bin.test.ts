@@ -1,9 +1,10 @@
 /**
  * `bin/spread.js`, the command users run: the bundled daemon (dist/spread-daemon.mjs, built by
- * `npm run build`) starts, serves a client, loads prom-client for --metrics, and stops on SIGTERM.
+ * `npm run build`) starts, serves a client, loads prom-client for --metrics, and stops on SIGTERM;
+ * the bundle is pure ASCII (scripts/bundle.mjs), so V8 keeps its source one byte per character.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -37,5 +38,13 @@ describe('bin/spread.js', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
+  });
+
+  it('is built as pure ASCII, the comments esbuild keeps included', () => {
+    const bytes = readFileSync(join(REPO, 'dist', 'spread-daemon.mjs'));
+    const wide = bytes.findIndex((b) => b > 0x7f);
+    expect(wide, wide < 0 ? '' : bytes.subarray(Math.max(0, wide - 60), wide + 20).toString('utf8')).toBe(-1);
+    // The source did have such characters (in its comments): the escaping is what removed them.
+    expect(bytes.toString('latin1')).toMatch(/\\u(00a7|2192|2014)/);
   });
 });
