@@ -1,5 +1,5 @@
 // Bundles the daemon into one file, dist/spread-daemon.mjs (bin/spread.js runs it): one module
-// to load instead of ~110 keeps its resident memory about 8 MB lower (SPEC.md Part VIII §9).
+// to load instead of ~110 keeps its resident memory about 8 MB lower (SPEC.md Part VIII §6).
 // The output is made pure ASCII: esbuild already escapes non-ASCII characters in code, but
 // prints the comments it keeps as they are, and a single non-Latin-1 character there makes V8
 // hold the whole 360 KB source two bytes per character (0.45 MB more resident, all the time).
