@@ -103,16 +103,18 @@ interface GroupsSender {
   readonly membId: RingId;
 }
 
-/**
- * The GROUPS frames for `buffers` (build order), in SEND order: reverse build order, all
- * GROUPS_MESS | RELIABLE_MESS except the last, GROUPS_MESS | AGREED_MESS.
- */
+/** The header type of a GROUPS message: the last one sent is AGREED, the others RELIABLE. */
+function groupsType(lastSent: boolean): number {
+  return ServiceType.GROUPS_MESS | (lastSent ? ServiceType.AGREED_MESS : ServiceType.RELIABLE_MESS);
+}
+
+/** The GROUPS frames for `buffers` (build order), in SEND order: reverse build order. */
 function encodeGroupsFrames(buffers: readonly GroupsBuffer[], sender: GroupsSender): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = buffers.length - 1; i >= 0; i--) {
     const b = buffers[i]!;
     out.push(encodeGroupsMessage({
-      type: ServiceType.GROUPS_MESS | (i === 0 ? ServiceType.AGREED_MESS : ServiceType.RELIABLE_MESS),
+      type: groupsType(i === 0),
       littleEndian: true,
       daemonName: sender.daemonName,
       syncedSetSize: sender.syncedSetSize,
@@ -125,13 +127,13 @@ function encodeGroupsFrames(buffers: readonly GroupsBuffer[], sender: GroupsSend
   return out;
 }
 
-/** Ring messages of GROUPS frames in send order (the last one AGREED, the others RELIABLE). */
+/** Ring messages of GROUPS frames in send order. */
 function groupsRingMessages(frames: readonly Uint8Array[], daemonName: string): RingMessage[] {
   return frames.map((frame, i) => {
     const last = i === frames.length - 1;
     return {
       frame,
-      type: ServiceType.GROUPS_MESS | (last ? ServiceType.AGREED_MESS : ServiceType.RELIABLE_MESS),
+      type: groupsType(last),
       sender: daemonName,
       groups: [],
       dataLen: frame.length - HEADER_SIZE,

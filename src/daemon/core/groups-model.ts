@@ -61,8 +61,14 @@ export function namePosition<T>(list: readonly T[], name: string, nameOf: (x: T)
 
 const itself = (s: string): string => s;
 
+/** Inserts `item` at `at`; at the end by push (splice would also allocate its empty result). */
+export function insertAt<T>(list: T[], at: number, item: T): void {
+  if (at === list.length) list.push(item);
+  else list.splice(at, 0, item);
+}
+
 export function insertSorted(list: string[], name: string): void {
-  list.splice(namePosition(list, name, itself), 0, name);
+  insertAt(list, namePosition(list, name, itself), name);
 }
 
 /** Removes `name`; the last entry moves into its place (the reference's mailbox removal). */
@@ -155,8 +161,7 @@ export function putDaemon(g: GroupRecord, entry: DaemonEntry, conf: ConfOrder): 
   while (at < g.daemons.length && conf.compare(g.daemons[at]!.procId, entry.procId) < 0) at++;
   const replaces = at < g.daemons.length && g.daemons[at]!.procId === entry.procId;
   if (replaces) g.daemons[at] = entry;
-  else if (at === g.daemons.length) g.daemons.push(entry);
-  else g.daemons.splice(at, 0, entry);
+  else insertAt(g.daemons, at, entry);
   return replaces;
 }
 

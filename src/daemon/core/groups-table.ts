@@ -6,7 +6,7 @@
  */
 import type { RingId } from '../../wire/daemon/header.js';
 import {
-  allMembers, insertSorted, isUnknownMembId, memberCount, namePosition, putDaemon, removeSwapLast, UNKNOWN_MEMB_ID,
+  allMembers, insertAt, insertSorted, isUnknownMembId, memberCount, namePosition, putDaemon, removeSwapLast, UNKNOWN_MEMB_ID,
   type ConfOrder, type DaemonEntry, type GroupRecord,
 } from './groups-model.js';
 import { parsePrivateGroupStrict } from './names.js';
@@ -61,8 +61,7 @@ export class GroupTable {
   add(g: GroupRecord): void {
     const i = this.position(g.name);
     if (this.groups.has(g.name)) this.order[i] = g;
-    else if (i === this.order.length) this.order.push(g); // names arriving in order (an exchange)
-    else this.order.splice(i, 0, g);
+    else insertAt(this.order, i, g); // an exchange adds names in order: at the end
     this.groups.set(g.name, g);
   }
 
@@ -86,7 +85,6 @@ export class GroupTable {
   private position(name: string): number {
     return namePosition(this.order, name, nameOfRecord);
   }
-
 
   /** All members of `group` in notice order (daemon conf order, then name), or [] if none. */
   members(group: string): string[] {
