@@ -14,85 +14,15 @@
 import { ENDIAN_MARKER } from '../../wire/bytes.js';
 import { HEADER_SIZE, ServiceType } from '../../wire/client/index.js';
 import {
-  decodeGroupsHead, encodeGroupsMessage, readGroupsEntries, restampGroupsMessage,
-  type GroupsBody, type GroupsDaemon, type GroupsEntry, type GroupsHead,
+  decodeGroupsHead, GROUPS_DAEMON_BYTES, GROUPS_ENTRY_BYTES, Limits, readGroupsEntries, restampGroupsMessage, Size, writeGroupsBodyStart,
+  writeGroupsDaemon, writeGroupsEntry, writeGroupsHeader, type GroupsBody, type GroupsDaemon, type GroupsHead,
 } from '../../wire/daemon/index.js';
 import type { RingId } from '../../wire/daemon/header.js';
 import { ServiceClass, type RingMessage } from './frames.js';
 import { putDaemon, sameRingId, sortedNames, type DaemonEntry, type GroupRecord } from './groups-model.js';
 import type { GroupTable } from './groups-table.js';
 
-/** Largest GROUPS message body (the reference's GROUPS_BUF_SIZE). */
-export const GROUPS_BUF_SIZE = 100000;
-const NAME = 32;
-/** name, group id, changed, number of daemons. */
-const GROUP_INFO = NAME + 12 + 2 + 2;
-/** proc id, memb id, number of members. */
-const DAEMON_INFO = 4 + 8 + 2;
-
-/** One built buffer: what follows the memb id (re-stamped at every send). */
-interface GroupsBuffer {
-  /** The synced set (first-built buffer only). */
-  readonly syncedSet: readonly number[] | null;
-  readonly groups: readonly GroupsEntry[];
-  /** Body length. */
-  readonly bytes: number;
-}
-
-/**
- * Splits `groups` (name order) into buffers, in build order (G_build_new_groups_bufs). The
- * entries share the records' member lists: encode them before the table changes.
- */
-function buildGroupsBuffers(
-  groups: readonly GroupRecord[],
-  syncedSet: readonly number[],
-  limit = GROUPS_BUF_SIZE,
-): GroupsBuffer[] {
-  const out: GroupsBuffer[] = [];
-  let gi = 0;
-  let di = 0;
-  let first = true;
-  do {
-    let bytes = 8 + 1;
-    const entries: GroupsEntry[] = [];
-    if (first) bytes += 4 + 4 * syncedSet.length;
-    const startGi = gi;
-    const startDi = di;
-    while (gi < groups.length) {
-      const g = groups[gi]!;
-      if (GROUP_INFO + HEADER_SIZE > limit - bytes) break;
-      bytes += GROUP_INFO;
-      const entry: GroupsEntry = {
-        name: g.name,
-        groupId: { membId: g.id.ringId, index: g.id.index },
-        changed: g.changed ? 1 : 0,
-        daemons: [],
-      };
-      entries.push(entry);
-      let full = false;
-      for (; di < g.daemons.length; di++) {
-        const d = g.daemons[di]!;
-        if (DAEMON_INFO + NAME * d.members.length + HEADER_SIZE > limit - bytes) {
-          full = true;
-          break;
-        }
-        bytes += DAEMON_INFO + NAME * d.members.length;
-        entry.daemons.push({ procId: d.procId, membId: g.id.ringId, members: d.members as string[] });
-      }
-      if (full) break;
-      gi++;
-      di = 0;
-    }
-    if (!first && gi === startGi && di === startDi && gi < groups.length) {
-      // Nothing fits even in an empty buffer (a daemon with more than ~3100 members): the
-      // reference would loop forever. Cannot happen with MAX_SESSIONS = 997 local sessions.
-      throw new RangeError(`group ${JSON.stringify(groups[gi]!.name)} does not fit a GROUPS message`);
-    }
-    out.push({ syncedSet: first ? [...syncedSet] : null, groups: entries, bytes });
-    first = false;
-  } while (gi < groups.length);
-  return out;
-}
+const NAME = Size.GROUP_NAME;
 
 interface GroupsSender {
   /** My daemon name (the header's name field). */
@@ -108,23 +38,62 @@ function groupsType(lastSent: boolean): number {
   return ServiceType.GROUPS_MESS | (lastSent ? ServiceType.AGREED_MESS : ServiceType.RELIABLE_MESS);
 }
 
-/** The GROUPS frames for `buffers` (build order), in SEND order: reverse build order. */
-function encodeGroupsFrames(buffers: readonly GroupsBuffer[], sender: GroupsSender): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = buffers.length - 1; i >= 0; i--) {
-    const b = buffers[i]!;
-    out.push(encodeGroupsMessage({
-      type: groupsType(i === 0),
-      littleEndian: true,
+/**
+ * Splits `groups` (name order) into buffers first to last (G_build_new_groups_bufs) and encodes
+ * each straight from the records as it fills; returns the frames in SEND order (reverse build
+ * order). One pass, no objects per group: this runs once per merge, in code the optimiser has
+ * not seen yet, over every group.
+ */
+function encodeGroupsFrames(
+  groups: readonly GroupRecord[],
+  syncedSet: readonly number[],
+  sender: GroupsSender,
+): Uint8Array[] {
+  const limit = Limits.GROUPS_BUF_SIZE;
+  const built: Uint8Array[] = [];
+  const scratch = new Uint8Array(HEADER_SIZE + limit);
+  let gi = 0;
+  let di = 0;
+  do {
+    const first = built.length === 0;
+    const startGi = gi;
+    const startDi = di;
+    let o = writeGroupsBodyStart(scratch, HEADER_SIZE, sender.membId, first ? syncedSet : null);
+    while (gi < groups.length) {
+      const g = groups[gi]!;
+      if (GROUPS_ENTRY_BYTES + HEADER_SIZE > limit - (o - HEADER_SIZE)) break;
+      const entryAt = o;
+      o += GROUPS_ENTRY_BYTES; // written once its number of daemons is known
+      const fromDi = di;
+      let full = false;
+      for (; di < g.daemons.length; di++) {
+        const d = g.daemons[di]!;
+        if (GROUPS_DAEMON_BYTES + NAME * d.members.length + HEADER_SIZE > limit - (o - HEADER_SIZE)) {
+          full = true;
+          break;
+        }
+        o = writeGroupsDaemon(scratch, o, d.procId, g.id.ringId, d.members);
+      }
+      writeGroupsEntry(scratch, entryAt, g.name, g.id.ringId, g.id.index, g.changed ? 1 : 0, di - fromDi);
+      if (full) break;
+      gi++;
+      di = 0;
+    }
+    if (!first && gi === startGi && di === startDi && gi < groups.length) {
+      // Nothing fits even in an empty buffer (a daemon with more than ~3100 members): the
+      // reference would loop forever. Cannot happen with MAX_SESSIONS = 997 local sessions.
+      throw new RangeError(`group ${JSON.stringify(groups[gi]!.name)} does not fit a GROUPS message`);
+    }
+    const frame = scratch.slice(0, o);
+    writeGroupsHeader(frame, 0, {
+      type: groupsType(first),
       daemonName: sender.daemonName,
       syncedSetSize: sender.syncedSetSize,
       hint: ENDIAN_MARKER,
-      membId: sender.membId,
-      syncedSet: b.syncedSet === null ? null : [...b.syncedSet],
-      groups: b.groups as GroupsEntry[],
-    }));
-  }
-  return out;
+    }, o - HEADER_SIZE);
+    built.push(frame);
+  } while (gi < groups.length);
+  return built.reverse();
 }
 
 /** Ring messages of GROUPS frames in send order. */
@@ -225,8 +194,8 @@ export class GroupsExchange {
   /** My set's GROUPS messages stamped with `ringId`, in send order; unless `rebuild`, an unchanged table's frames are re-stamped on copies. */
   send(ringId: RingId, rebuild: boolean): RingMessage[] {
     if (rebuild || !this.framesFresh || this.frames === null) {
-      const buffers = buildGroupsBuffers(this.table.inOrder(), this.syncedSet);
-      this.frames = encodeGroupsFrames(buffers, { daemonName: this.myDaemon, syncedSetSize: this.syncedSet.length, membId: ringId });
+      const sender = { daemonName: this.myDaemon, syncedSetSize: this.syncedSet.length, membId: ringId };
+      this.frames = encodeGroupsFrames(this.table.inOrder(), this.syncedSet, sender);
       this.framesFresh = true;
     } else {
       // Frames already sent may still be in flight: the new stamp goes on copies.
@@ -319,8 +288,10 @@ export class GroupsExchange {
     }
   }
 
+  /** The decoded record becomes the group's daemon entry, its member list sorted in place. */
   private mergeDaemon(g: GroupRecord, d: GroupsDaemon, from: string): void {
-    const entry: DaemonEntry = { procId: d.procId, membId: d.membId, members: sortedNames(d.members) };
+    const entry: DaemonEntry = d;
+    sortedNames(d.members);
     if (putDaemon(g, entry, this.table.conf)) {
       this.warn(`GROUPS message from ${from}: daemon ${d.procId} listed twice for group ${g.name}; the later entry replaces it`);
     }

@@ -41,7 +41,8 @@ export function computeVsSets(
   let currentOffset = 0;
   let myOffset = 0;
   let joinerFound = false;
-  for (const d of order) {
+  for (let i = 0; i < order.length; i++) {
+    const d = order[i]!;
     if (current === null || currentId === null || isUnknownMembId(currentId) || !sameRingId(currentId, d.membId)) {
       if (current !== null) offset += vsSetSize(current.length);
       current = [];
@@ -50,7 +51,8 @@ export function computeVsSets(
       currentOffset = offset;
     }
     if (d.procId === myProcId) myOffset = currentOffset;
-    for (const m of d.members) {
+    for (let k = 0; k < d.members.length; k++) {
+      const m = d.members[k]!;
       if (joiner !== null && !joinerFound && m === joiner) {
         joinerFound = true;
         continue;

@@ -144,14 +144,17 @@ export interface GroupRecord {
 
 export function memberCount(g: GroupRecord): number {
   let n = 0;
-  for (const d of g.daemons) n += d.members.length;
+  for (let i = 0; i < g.daemons.length; i++) n += g.daemons[i]!.members.length;
   return n;
 }
 
 /** Every member in notice order: daemons in configuration order, names in byte order. */
 export function allMembers(g: GroupRecord): string[] {
   const out: string[] = [];
-  for (const d of g.daemons) out.push(...d.members);
+  for (let i = 0; i < g.daemons.length; i++) {
+    const members = g.daemons[i]!.members;
+    for (let k = 0; k < members.length; k++) out.push(members[k]!);
+  }
   return out;
 }
 
@@ -174,5 +177,8 @@ export function dropDaemons(g: GroupRecord, which: (d: DaemonEntry) => boolean):
 
 /** Every established (not partitioned) daemon entry takes the group's current memb id. */
 export function updateDaemonMembIds(g: GroupRecord): void {
-  for (const d of g.daemons) if (!isUnknownMembId(d.membId)) d.membId = g.id.ringId;
+  for (let i = 0; i < g.daemons.length; i++) {
+    const d = g.daemons[i]!;
+    if (!isUnknownMembId(d.membId)) d.membId = g.id.ringId;
+  }
 }

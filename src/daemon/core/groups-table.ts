@@ -6,7 +6,7 @@
  */
 import type { RingId } from '../../wire/daemon/header.js';
 import {
-  allMembers, insertAt, insertSorted, isUnknownMembId, memberCount, namePosition, putDaemon, removeSwapLast, UNKNOWN_MEMB_ID,
+  allMembers, compareNames, insertAt, insertSorted, isUnknownMembId, memberCount, namePosition, putDaemon, removeSwapLast, UNKNOWN_MEMB_ID,
   type ConfOrder, type DaemonEntry, type GroupRecord,
 } from './groups-model.js';
 import { parsePrivateGroupStrict } from './names.js';
@@ -59,9 +59,16 @@ export class GroupTable {
 
   /** Adds or replaces a record, in both the map and the name order. */
   add(g: GroupRecord): void {
+    const last = this.order[this.order.length - 1];
+    if (last === undefined || compareNames(last.name, g.name) < 0) {
+      // After every group so far: how an exchange adds them, in name order.
+      this.order.push(g);
+      this.groups.set(g.name, g);
+      return;
+    }
     const i = this.position(g.name);
     if (this.groups.has(g.name)) this.order[i] = g;
-    else insertAt(this.order, i, g); // an exchange adds names in order: at the end
+    else insertAt(this.order, i, g);
     this.groups.set(g.name, g);
   }
 
@@ -178,7 +185,9 @@ export class GroupTable {
   /** KILL: removes `member` from every group it is in; the groups that still exist, name order. */
   kill(member: string, d: MemberDaemon): GroupRecord[] {
     const remaining: GroupRecord[] = [];
-    for (const g of this.inOrder()) {
+    const groups = this.inOrder();
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
       const dm = g.daemons.find((x) => x.procId === d.procId);
       if (dm === undefined || !dm.members.includes(member)) continue;
       if (d.local) removeSwapLast(g.local, member);

@@ -253,14 +253,7 @@ export class GroupsLayer {
         this.transitionalInGop(conf, out);
         break;
       case GroupsState.GGATHER:
-        // Cascade: remember it; groups with a daemon outside it are changed. Nothing is thrown
-        // away yet: the exchange for the current regular configuration may still complete.
-        this.transId = conf.id;
-        this.transMembers = new Set(conf.members);
-        for (const g of this.table.inOrder()) {
-          if (g.daemons.some((d) => !this.transMembers.has(d.procId))) g.changed = true;
-        }
-        this.gstate = GroupsState.GGT;
+        this.transitionalInGgather(conf);
         break;
       default:
         this.warn(`transitional configuration in ${this.stateName} ignored`);
@@ -268,12 +261,30 @@ export class GroupsLayer {
     return out;
   }
 
+  /**
+   * A cascade: remember it; groups with a daemon outside it are changed. Nothing is thrown away
+   * yet: the exchange for the current regular configuration may still complete.
+   */
+  private transitionalInGgather(conf: TransitionalConfiguration): void {
+    this.transId = conf.id;
+    this.transMembers = new Set(conf.members);
+    const groups = this.table.inOrder();
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      if (g.daemons.some((d) => !this.transMembers.has(d.procId))) g.changed = true;
+    }
+    this.gstate = GroupsState.GGT;
+  }
+
   private transitionalInGop(conf: TransitionalConfiguration, out: GroupsOutput): void {
     this.transId = conf.id;
     this.transMembers = new Set(conf.members);
-    for (const g of this.table.inOrder()) {
+    const groups = this.table.inOrder();
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
       let partitioned = false;
-      for (const d of g.daemons) {
+      for (let k = 0; k < g.daemons.length; k++) {
+        const d = g.daemons[k]!;
         if (!this.transMembers.has(d.procId)) {
           d.membId = UNKNOWN_MEMB_ID;
           partitioned = true;
@@ -310,7 +321,9 @@ export class GroupsLayer {
     this.regMembers = [...conf.members];
     const merge = this.transMembers.size !== conf.members.length;
     // Partitioned daemons leave the changed groups.
-    for (const g of this.table.inOrder()) {
+    const groups = this.table.inOrder();
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
       if (!g.changed) continue;
       dropDaemons(g, (d) => isUnknownMembId(d.membId));
       if (memberCount(g) === 0) {
@@ -340,7 +353,9 @@ export class GroupsLayer {
     this.regMembers = [...conf.members];
     this.sync.restart();
     // Now apply the saved transitional configuration.
-    for (const g of this.table.inOrder()) {
+    const groups = this.table.inOrder();
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
       if (!dropDaemons(g, (d) => !this.transMembers.has(d.procId))) continue;
       this.sync.tableChanged();
       if (memberCount(g) === 0) this.table.delete(g.name);
@@ -382,7 +397,9 @@ export class GroupsLayer {
     this.setReading(false, out);
     this.sync.mergeAll();
     const reg = this.regId!;
-    for (const g of this.table.inOrder()) {
+    const groups = this.table.inOrder();
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
       if (!g.changed) continue;
       g.id = { ringId: reg, index: 1 };
       g.changed = false;

@@ -139,15 +139,26 @@ export function readGroupsEntries(body: GroupsBody): GroupsEntry[] {
   return groups;
 }
 
-/** Walks the group entries with their bounds checks; decodes them into `out` unless it is null. */
+/**
+ * Walks the group entries with their bounds checks; decodes them into `out` unless it is null.
+ * Equal memb ids come out as one (immutable) object: a representative writes its groups' ring
+ * id into every entry and daemon record, so a 10,000-group state holds a handful of distinct ids.
+ */
 function walkGroups(body: GroupsBody, out: GroupsEntry[] | null): void {
   const br = body.reader;
   let o = body.start;
+  let lastId: RingId | null = null;
+  const ringIdAt = (at: number): RingId => {
+    const procId = br.i32(at);
+    const time = br.i32(at + 4);
+    if (lastId === null || lastId.procId !== procId || lastId.time !== time) lastId = { procId, time };
+    return lastId;
+  };
   while (o < body.end) {
     need(br, o, NAME + 16, 'groups_entry', 'name');
     const entry: GroupsEntry | null = out === null ? null : {
       name: name32(br, o),
-      groupId: { membId: { procId: br.i32(o + NAME), time: br.i32(o + NAME + 4) }, index: br.i32(o + NAME + 8) },
+      groupId: { membId: ringIdAt(o + NAME), index: br.i32(o + NAME + 8) },
       changed: br.u16(o + NAME + 12),
       daemons: [],
     };
@@ -160,7 +171,7 @@ function walkGroups(body: GroupsBody, out: GroupsEntry[] | null): void {
       if (entry !== null) {
         const members = new Array<string>(n);
         for (let i = 0; i < n; i++) members[i] = name32(br, o + 14 + i * NAME);
-        entry.daemons.push({ procId: br.i32(o), membId: { procId: br.i32(o + 4), time: br.i32(o + 8) }, members });
+        entry.daemons.push({ procId: br.i32(o), membId: ringIdAt(o + 4), members });
       }
       o += 14 + n * NAME;
     }
@@ -179,11 +190,22 @@ export function decodeGroupsMessage(
   return { value: { ...head, groups: readGroupsEntries(body) }, offset: next };
 }
 
+/** Bytes of a group entry before its daemon records: name, group id, changed, number of daemons. */
+export const GROUPS_ENTRY_BYTES = NAME + 16;
+/** Bytes of a daemon record before its member names: proc id, memb id, number of members. */
+export const GROUPS_DAEMON_BYTES = 14;
+
+/** Bytes of a body before its group entries: memb id, first flag, the synced set if present. */
+export function groupsBodyStartBytes(syncedSet: readonly number[] | null): number {
+  return 9 + (syncedSet === null ? 0 : 4 + 4 * syncedSet.length);
+}
+
 export function groupsBodyLength(g: GroupsMessage): number {
-  let n = 9 + (g.syncedSet === null ? 0 : 4 + 4 * g.syncedSet.length);
-  for (const e of g.groups) {
-    n += NAME + 16;
-    for (const d of e.daemons) n += 14 + NAME * d.members.length;
+  let n = groupsBodyStartBytes(g.syncedSet);
+  for (let i = 0; i < g.groups.length; i++) {
+    const daemons = g.groups[i]!.daemons;
+    n += GROUPS_ENTRY_BYTES;
+    for (let k = 0; k < daemons.length; k++) n += GROUPS_DAEMON_BYTES + NAME * daemons[k]!.members.length;
   }
   return n;
 }
@@ -192,41 +214,76 @@ export function groupsMessageLength(g: GroupsMessage): number {
   return Size.MESSAGE_HEADER + groupsBodyLength(g);
 }
 
+/** The header fields a sender chooses (the rest are fixed or derived). */
+export type GroupsHeaderFields = Pick<GroupsHead, 'type' | 'daemonName' | 'nameField' | 'syncedSetSize' | 'hint'>;
+
+/** Writes the 48-byte message header at buf[offset..] for a body of `bodyLength` bytes (little-endian). */
+export function writeGroupsHeader(buf: Uint8Array, offset: number, h: GroupsHeaderFields, bodyLength: number): number {
+  put32(buf, offset, (h.type | ENDIAN_MARKER) >>> 0);
+  if (h.nameField !== undefined) {
+    if (h.nameField.length !== NAME_FIELD) {
+      throw new ProtocolError('BAD_VALUE', 'groups_message', 'nameField', offset + 4, `${NAME_FIELD} bytes`, h.nameField.length);
+    }
+    buf.set(h.nameField, offset + 4);
+  } else {
+    writeName(buf, offset + 4, NAME_FIELD, h.daemonName);
+  }
+  put32(buf, offset + 32, h.syncedSetSize);
+  put32(buf, offset + 36, 0);
+  put32(buf, offset + 40, h.hint);
+  return put32(buf, offset + 44, bodyLength);
+}
+
+/** Writes the body's memb id, first flag and synced set at buf[o..]; returns where the groups start. */
+export function writeGroupsBodyStart(buf: Uint8Array, o: number, membId: RingId, syncedSet: readonly number[] | null): number {
+  o = putMembId(buf, o, membId);
+  buf[o++] = syncedSet === null ? 0 : 1;
+  if (syncedSet !== null) {
+    o = put32(buf, o, syncedSet.length);
+    for (let i = 0; i < syncedSet.length; i++) o = put32(buf, o, syncedSet[i]!);
+  }
+  return o;
+}
+
+/** Writes a group entry's 48 bytes at buf[o..] (its daemon records follow). */
+export function writeGroupsEntry(
+  buf: Uint8Array,
+  o: number,
+  name: string,
+  groupMembId: RingId,
+  groupIndex: number,
+  changed: number,
+  numDaemons: number,
+): number {
+  o = writeName(buf, o, NAME, name);
+  o = putMembId(buf, o, groupMembId);
+  o = put32(buf, o, groupIndex);
+  o = put16(buf, o, changed);
+  return put16(buf, o, numDaemons);
+}
+
+/** Writes a daemon record and its member names at buf[o..]. */
+export function writeGroupsDaemon(buf: Uint8Array, o: number, procId: number, membId: RingId, members: readonly string[]): number {
+  o = put32(buf, o, procId);
+  o = putMembId(buf, o, membId);
+  o = put16(buf, o, members.length);
+  for (let i = 0; i < members.length; i++) o = writeName(buf, o, NAME, members[i]!);
+  return o;
+}
+
 export function encodeGroupsMessageInto(g: GroupsMessage, buf: Uint8Array, offset: number): number {
   const body = groupsBodyLength(g);
   if (buf.length - offset < Size.MESSAGE_HEADER + body) {
     throw new ProtocolError('TRUNCATED', 'groups_message', 'output', offset, Size.MESSAGE_HEADER + body, buf.length - offset);
   }
-  put32(buf, offset, (g.type | ENDIAN_MARKER) >>> 0);
-  if (g.nameField !== undefined) {
-    if (g.nameField.length !== NAME_FIELD) {
-      throw new ProtocolError('BAD_VALUE', 'groups_message', 'nameField', offset + 4, `${NAME_FIELD} bytes`, g.nameField.length);
-    }
-    buf.set(g.nameField, offset + 4);
-  } else {
-    writeName(buf, offset + 4, NAME_FIELD, g.daemonName);
-  }
-  put32(buf, offset + 32, g.syncedSetSize);
-  put32(buf, offset + 36, 0);
-  put32(buf, offset + 40, g.hint);
-  put32(buf, offset + 44, body);
-  let o = putMembId(buf, offset + Size.MESSAGE_HEADER, g.membId);
-  buf[o++] = g.syncedSet === null ? 0 : 1;
-  if (g.syncedSet !== null) {
-    o = put32(buf, o, g.syncedSet.length);
-    for (const id of g.syncedSet) o = put32(buf, o, id);
-  }
-  for (const e of g.groups) {
-    o = writeName(buf, o, NAME, e.name);
-    o = putMembId(buf, o, e.groupId.membId);
-    o = put32(buf, o, e.groupId.index);
-    o = put16(buf, o, e.changed);
-    o = put16(buf, o, e.daemons.length);
-    for (const d of e.daemons) {
-      o = put32(buf, o, d.procId);
-      o = putMembId(buf, o, d.membId);
-      o = put16(buf, o, d.members.length);
-      for (const m of d.members) o = writeName(buf, o, NAME, m);
+  writeGroupsHeader(buf, offset, g, body);
+  let o = writeGroupsBodyStart(buf, offset + Size.MESSAGE_HEADER, g.membId, g.syncedSet);
+  for (let i = 0; i < g.groups.length; i++) {
+    const e = g.groups[i]!;
+    o = writeGroupsEntry(buf, o, e.name, e.groupId.membId, e.groupId.index, e.changed, e.daemons.length);
+    for (let k = 0; k < e.daemons.length; k++) {
+      const d = e.daemons[k]!;
+      o = writeGroupsDaemon(buf, o, d.procId, d.membId, d.members);
     }
   }
   return o;
