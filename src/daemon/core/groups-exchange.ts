@@ -195,7 +195,7 @@ export class GroupsExchange {
   send(ringId: RingId, rebuild: boolean): RingMessage[] {
     if (rebuild || !this.framesFresh || this.frames === null) {
       const sender = { daemonName: this.myDaemon, syncedSetSize: this.syncedSet.length, membId: ringId };
-      this.frames = encodeGroupsFrames(this.table.inOrder(), this.syncedSet, sender);
+      this.frames = encodeGroupsFrames(this.table.ordered, this.syncedSet, sender);
       this.framesFresh = true;
     } else {
       // Frames already sent may still be in flight: the new stamp goes on copies.

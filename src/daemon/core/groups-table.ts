@@ -88,6 +88,11 @@ export class GroupTable {
     return this.order.slice();
   }
 
+  /** Every group, name order: the table's own list, for a walk that adds and deletes no group. */
+  get ordered(): readonly GroupRecord[] {
+    return this.order;
+  }
+
   /** Where `name` is (or would go) in the name order. */
   private position(name: string): number {
     return namePosition(this.order, name, nameOfRecord);

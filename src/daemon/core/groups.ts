@@ -134,7 +134,7 @@ export class GroupsLayer {
    */
   reconfigure(daemons: readonly DaemonRef[]): void {
     this.conf.replace(daemons);
-    for (const g of this.table.inOrder()) g.daemons.sort((a, b) => this.conf.compare(a.procId, b.procId));
+    for (const g of this.table.ordered) g.daemons.sort((a, b) => this.conf.compare(a.procId, b.procId));
   }
 
   // ------------------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ export class GroupsLayer {
   private transitionalInGgather(conf: TransitionalConfiguration): void {
     this.transId = conf.id;
     this.transMembers = new Set(conf.members);
-    const groups = this.table.inOrder();
+    const groups = this.table.ordered;
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i]!;
       if (g.daemons.some((d) => !this.transMembers.has(d.procId))) g.changed = true;
@@ -279,7 +279,7 @@ export class GroupsLayer {
   private transitionalInGop(conf: TransitionalConfiguration, out: GroupsOutput): void {
     this.transId = conf.id;
     this.transMembers = new Set(conf.members);
-    const groups = this.table.inOrder();
+    const groups = this.table.ordered;
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i]!;
       let partitioned = false;
@@ -397,7 +397,7 @@ export class GroupsLayer {
     this.setReading(false, out);
     this.sync.mergeAll();
     const reg = this.regId!;
-    const groups = this.table.inOrder();
+    const groups = this.table.ordered;
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i]!;
       if (!g.changed) continue;

@@ -11,7 +11,7 @@ import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { clientAddressValue } from '../core/types.js';
-import { readIntoShared } from './socket-read.js';
+import { readIntoShared, setReading } from './socket-read.js';
 import type { ConnId, CoreLog, DaemonCore, Transport } from '../core/daemon-core.js';
 
 /** Bytes of queued messages joined into one socket write. */
@@ -138,12 +138,12 @@ export class ClientServer {
   /** Stops reading every client (the ordering layer's queue is full). */
   pauseReading(): void {
     this.paused = true;
-    for (const s of this.sockets.values()) s.pause();
+    for (const s of this.sockets.values()) setReading(s, false);
   }
 
   resumeReading(): void {
     this.paused = false;
-    for (const s of this.sockets.values()) s.resume();
+    for (const s of this.sockets.values()) setReading(s, true);
   }
 
   get connections(): number {
@@ -207,7 +207,7 @@ export class ClientServer {
     });
     this.core.connect(id, { transport, address }, this.options.now());
     this.afterEvent();
-    if (!this.paused) socket.resume();
+    if (!this.paused) setReading(socket, true);
   }
 }
 

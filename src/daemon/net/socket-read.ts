@@ -8,6 +8,9 @@
  * The bytes handed to `onBytes` are valid only during the call: the core copies what it keeps
  * (the session reader detaches its framer's tail, the handshake copies its pending bytes).
  * Where this Node lacks those fields, `readIntoShared` says so and the caller reads 'data'.
+ *
+ * `setReading` stops and restarts reading a client (the daemon stops reading every client while
+ * the ordering queue is full, a slow reader drains or the groups layer exchanges state).
  */
 import type { Socket } from 'node:net';
 
@@ -16,6 +19,17 @@ let shared: Buffer | null = null;
 
 interface UserBufferHandle {
   useUserBuffer(buf: Uint8Array): void;
+  /** Node's own flag of a handle that reads (pause() and resume() keep it). */
+  reading?: boolean;
+  readStart?(): number;
+  readStop?(): number;
+}
+
+/** Sockets switched to the shared buffer. */
+const sharedSockets = new WeakSet<Socket>();
+
+function handleOf(socket: Socket): Partial<UserBufferHandle> | null | undefined {
+  return (socket as unknown as { _handle?: Partial<UserBufferHandle> | null })._handle;
 }
 
 /** The stream's two private fields, found on the first socket and kept. */
@@ -32,12 +46,34 @@ function streamFields(socket: Socket): { buffer: symbol; callback: symbol } | nu
 /** Reads `socket` into the shared buffer from now on; false (nothing changed) if this Node cannot. */
 export function readIntoShared(socket: Socket, onBytes: (bytes: Uint8Array) => void): boolean {
   const f = streamFields(socket);
-  const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> | null })._handle;
+  const handle = handleOf(socket);
   if (f === null || typeof handle?.useUserBuffer !== 'function') return false;
   const buf = (shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES));
   const stream = socket as unknown as Record<symbol, unknown>;
   stream[f.buffer] = buf;
   stream[f.callback] = (nread: number): void => onBytes(new Uint8Array(buf.buffer, buf.byteOffset, nread));
   handle.useUserBuffer(buf);
+  sharedSockets.add(socket);
   return true;
+}
+
+/**
+ * Starts (true) or stops (false) reading `socket`. A socket that reads into the shared buffer
+ * has only its handle started or stopped: its bytes never pass through the stream, so the stream
+ * is left as it was accepted, paused. Node's resume() would also schedule a tick per socket to
+ * restart a flow there is none of (~20 ms per resume of 997 sessions), and that tick restarts
+ * the handle of a socket stopped in the meantime. Any other socket is resumed and paused as a
+ * stream.
+ */
+export function setReading(socket: Socket, on: boolean): void {
+  const handle = handleOf(socket);
+  if (!sharedSockets.has(socket) || typeof handle?.readStart !== 'function' || typeof handle.readStop !== 'function') {
+    if (on) socket.resume();
+    else socket.pause();
+    return;
+  }
+  if (socket.destroyed || handle.reading === on) return;
+  handle.reading = on;
+  const err = on ? handle.readStart() : handle.readStop();
+  if (err < 0) socket.destroy(new Error(`client socket ${on ? 'readStart' : 'readStop'} failed (${err})`));
 }
