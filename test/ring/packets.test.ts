@@ -220,6 +220,21 @@ describe('segments: routed unicasts and relays', () => {
     expect(s.map((a) => [a.to, a.target, a.bytes[0]])).toEqual([['proc', A, 0x28 | 0x80], ['proc', C, 0x28 | 0x80]]);
   });
 
+  it('one daemon per segment: the packet sent is the one stored, and a retransmission sends the same bytes ROUTED', () => {
+    const { engine } = make(B, {}, [A, B, C], [[A], [B], [C]]);
+    engine.submit(message(100), PacketType.AGREED, 0);
+    engine.handleDatagram('token', token({ from: A, arq: 1 }), 1);
+    const sent = sends(engine.takeActions()).filter((a) => a.channel === 'data');
+    expect(sent[0]!.bytes).toBe(sent[1]!.bytes); // one buffer, no copy
+    const before = Buffer.from(sent[0]!.bytes).toString('hex');
+    engine.handleDatagram('token', token({ from: A, arq: 2, seq: 1, aru: 0, aruLastId: C, rtr: [{ membId: RING, procId: -1, segIndex: -1, seqs: [1] }] }), 2);
+    const again = sends(engine.takeActions()).filter((a) => a.channel === 'data');
+    expect(again.map((a) => [a.to, a.target])).toEqual([['proc', A], ['proc', C]]);
+    for (const a of again) expect(Buffer.from(a.bytes).toString('hex')).toBe(before);
+    expect(again[0]!.bytes).not.toBe(sent[0]!.bytes);
+    expect(Buffer.from(sent[0]!.bytes).toString('hex')).toBe(before);
+  });
+
   it('mixed: ROUTED unicast to the other segment\'s first member, then my segment\'s broadcast', () => {
     const { engine } = make(A, {}, [A, B, D], [[A, B], [D]]);
     engine.submit(message(100), PacketType.AGREED, 0);

@@ -23,12 +23,17 @@ export function sendTo(st: RingState, channel: Channel, proc: number, bytes: Uin
   st.out.push({ kind: 'send', channel, to: 'proc', target: proc, bytes });
 }
 
-/** Net_bcast: ROUTED unicasts to other segments' first members, then my segment's broadcast. */
+/**
+ * Net_bcast: ROUTED unicasts to other segments' first members, then my segment's broadcast. With
+ * no other daemon configured in my segment every copy that leaves is ROUTED, so the packet takes
+ * the flag itself instead of a copy (the reference sets it in place for each ROUTED send too; a
+ * retransmission clears it on its own copy).
+ */
 export function bcast(st: RingState, bytes: Uint8Array): void {
   const topo = st.topo!;
   const targets = topo.routedTargets;
   if (targets.length > 0) {
-    const routed = copyOf(st, bytes);
+    const routed = topo.bcastNeeded ? copyOf(st, bytes) : bytes;
     setRoutedFlag(routed, true);
     for (let i = 0; i < targets.length; i++) sendTo(st, 'data', targets[i]!, routed);
   }

@@ -4,7 +4,9 @@
  * many slots.
  *
  * A stored datagram is little-endian (big-endian arrivals are rewritten once), with ROUTED
- * clear; the engine never modifies it after storing (retransmissions copy it).
+ * clear, except my own packets when no other daemon is configured in my segment: they leave only
+ * as ROUTED unicasts and are stored as sent. Once sent, the engine never modifies it
+ * (retransmissions copy it and clear ROUTED on the copy).
  */
 import { PACKET_MASK, PACKETS_IN_STRUCT } from './constants.js';
 
