@@ -14,15 +14,13 @@
 import { ENDIAN_MARKER } from '../../wire/bytes.js';
 import { HEADER_SIZE, ServiceType } from '../../wire/client/index.js';
 import {
-  decodeGroupsHead, GROUPS_DAEMON_BYTES, GROUPS_ENTRY_BYTES, Limits, readGroupsEntries, restampGroupsMessage, Size, writeGroupsBodyStart,
+  decodeGroupsHead, GROUPS_ENTRY_BYTES, groupsDaemonBytes, Limits, readGroupsEntries, restampGroupsMessage, writeGroupsBodyStart,
   writeGroupsDaemon, writeGroupsEntry, writeGroupsHeader, type GroupsBody, type GroupsDaemon, type GroupsHead,
 } from '../../wire/daemon/index.js';
 import type { RingId } from '../../wire/daemon/header.js';
 import { ServiceClass, type RingMessage } from './frames.js';
 import { putDaemon, sameRingId, sortedNames, type DaemonEntry, type GroupRecord } from './groups-model.js';
 import type { GroupTable } from './groups-table.js';
-
-const NAME = Size.GROUP_NAME;
 
 interface GroupsSender {
   /** My daemon name (the header's name field). */
@@ -68,7 +66,7 @@ function encodeGroupsFrames(
       let full = false;
       for (; di < g.daemons.length; di++) {
         const d = g.daemons[di]!;
-        if (GROUPS_DAEMON_BYTES + NAME * d.members.length + HEADER_SIZE > limit - (o - HEADER_SIZE)) {
+        if (groupsDaemonBytes(d.members.length) + HEADER_SIZE > limit - (o - HEADER_SIZE)) {
           full = true;
           break;
         }

@@ -59,13 +59,6 @@ export class GroupTable {
 
   /** Adds or replaces a record, in both the map and the name order. */
   add(g: GroupRecord): void {
-    const last = this.order[this.order.length - 1];
-    if (last === undefined || compareNames(last.name, g.name) < 0) {
-      // After every group so far: how an exchange adds them, in name order.
-      this.order.push(g);
-      this.groups.set(g.name, g);
-      return;
-    }
     const i = this.position(g.name);
     if (this.groups.has(g.name)) this.order[i] = g;
     else insertAt(this.order, i, g);
@@ -93,8 +86,10 @@ export class GroupTable {
     return this.order;
   }
 
-  /** Where `name` is (or would go) in the name order. */
+  /** Where `name` is (or would go) in the name order; after the last without a search (an exchange adds names in order). */
   private position(name: string): number {
+    const last = this.order[this.order.length - 1];
+    if (last === undefined || compareNames(last.name, name) < 0) return this.order.length;
     return namePosition(this.order, name, nameOfRecord);
   }
 

@@ -47,7 +47,9 @@ function streamFields(socket: Socket): { buffer: symbol; callback: symbol } | nu
 export function readIntoShared(socket: Socket, onBytes: (bytes: Uint8Array) => void): boolean {
   const f = streamFields(socket);
   const handle = handleOf(socket);
-  if (f === null || typeof handle?.useUserBuffer !== 'function') return false;
+  if (f === null || typeof handle?.useUserBuffer !== 'function' || typeof handle.readStart !== 'function' || typeof handle.readStop !== 'function') {
+    return false;
+  }
   const buf = (shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES));
   const stream = socket as unknown as Record<symbol, unknown>;
   stream[f.buffer] = buf;
@@ -66,14 +68,14 @@ export function readIntoShared(socket: Socket, onBytes: (bytes: Uint8Array) => v
  * stream.
  */
 export function setReading(socket: Socket, on: boolean): void {
-  const handle = handleOf(socket);
-  if (!sharedSockets.has(socket) || typeof handle?.readStart !== 'function' || typeof handle.readStop !== 'function') {
+  if (!sharedSockets.has(socket)) {
     if (on) socket.resume();
     else socket.pause();
     return;
   }
-  if (socket.destroyed || handle.reading === on) return;
+  const handle = handleOf(socket);
+  if (socket.destroyed || !handle || handle.reading === on) return;
   handle.reading = on;
-  const err = on ? handle.readStart() : handle.readStop();
+  const err = on ? handle.readStart!() : handle.readStop!();
   if (err < 0) socket.destroy(new Error(`client socket ${on ? 'readStart' : 'readStop'} failed (${err})`));
 }

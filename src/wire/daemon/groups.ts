@@ -193,7 +193,12 @@ export function decodeGroupsMessage(
 /** Bytes of a group entry before its daemon records: name, group id, changed, number of daemons. */
 export const GROUPS_ENTRY_BYTES = NAME + 16;
 /** Bytes of a daemon record before its member names: proc id, memb id, number of members. */
-export const GROUPS_DAEMON_BYTES = 14;
+const GROUPS_DAEMON_BYTES = 14;
+
+/** Bytes of a daemon record with `members` member names. */
+export function groupsDaemonBytes(members: number): number {
+  return GROUPS_DAEMON_BYTES + NAME * members;
+}
 
 /** Bytes of a body before its group entries: memb id, first flag, the synced set if present. */
 export function groupsBodyStartBytes(syncedSet: readonly number[] | null): number {
@@ -205,7 +210,7 @@ export function groupsBodyLength(g: GroupsMessage): number {
   for (let i = 0; i < g.groups.length; i++) {
     const daemons = g.groups[i]!.daemons;
     n += GROUPS_ENTRY_BYTES;
-    for (let k = 0; k < daemons.length; k++) n += GROUPS_DAEMON_BYTES + NAME * daemons[k]!.members.length;
+    for (let k = 0; k < daemons.length; k++) n += groupsDaemonBytes(daemons[k]!.members.length);
   }
   return n;
 }
