@@ -56,6 +56,12 @@ export interface StartDaemonOptions {
   readonly counters?: MessageCounters;
   /** Reads spread.conf again for a RELOAD (the `-c` file). Default: the configuration given (a RELOAD only re-forms the ring). */
   readonly reloadConfig?: () => Promise<SpreadConfig>;
+  /**
+   * When the daemon's start began, on `performance.now()`'s clock (default: when the sockets are
+   * open). The `spread` command passes 0, its process's start: the first Seg period then runs
+   * from there, as the reference's does (SPEC.md Part VI §7).
+   */
+  readonly startedAt?: number;
 }
 
 /** Why the daemon asks to exit: a monitor's PARTITION −1, or (`fatal`) a RELOAD the reference exits on. */
@@ -242,7 +248,8 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
     onReconfigure: reload.reconfigure,
   }));
   const listening = await openEdges(rt, core, options, self, settings, clock, log);
-  node.start(clock());
+  const now = clock();
+  node.start(now, Math.min(options.startedAt ?? now, now));
   rt.settle();
 
   let closing: Promise<void> | null = null;

@@ -70,6 +70,8 @@ export interface CliOptions {
   readonly onReady?: (daemon: RunningDaemon) => void;
   /** Environment for SPREAD_LOG_LEVEL, SPREAD_LOG_FORMAT, SPREAD_METRICS (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
+  /** When the daemon's process began, on `performance.now()`'s clock (runCli: 0); see StartDaemonOptions. */
+  readonly startedAt?: number;
 }
 
 const processIo: CliIo = {
@@ -202,14 +204,14 @@ async function serve(daemon: RunningDaemon, stop: Promise<unknown>, log: CoreLog
 }
 
 /** Starts the daemon, its metrics and activity log, then drops root; closes what opened on failure. */
-async function start(config: SpreadConfig, args: SpreadArgs, log: CoreLog, extras: Extras): Promise<RunningDaemon> {
+async function start(config: SpreadConfig, args: SpreadArgs, log: CoreLog, extras: Extras, startedAt: number | undefined): Promise<RunningDaemon> {
   let activity: ActivityLog | null = null;
   const counters = args.metrics !== undefined || args.activityLog
     ? new MessageCounters((ringId, members) => activity?.membership(ringId.time, members))
     : undefined;
   const file = args.config;
   const reloadConfig = (): Promise<SpreadConfig> => (file === undefined ? Promise.resolve(parseConfig(DEFAULT_CONFIG_TEXT, '<default>')) : loadConfig(file));
-  const daemon = await startDaemon({ config, ...(args.name !== undefined ? { name: args.name } : {}), log, reloadConfig, ...(counters ? { counters } : {}) });
+  const daemon = await startDaemon({ config, ...(args.name !== undefined ? { name: args.name } : {}), log, reloadConfig, ...(counters ? { counters } : {}), ...(startedAt !== undefined ? { startedAt } : {}) });
   try {
     if (args.activityLog) {
       activity = extras.activity = new ActivityLog(daemon.settings.self.name, {
@@ -267,7 +269,7 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
   const extras: Extras = { metrics: null, activity: null };
   let daemon: RunningDaemon;
   try {
-    daemon = await start(config, args, log, extras);
+    daemon = await start(config, args, log, extras, options.startedAt);
   } catch (err) {
     const exit = startupFailure(err, io, log, dest?.toFile === true);
     if (exit === null) throw err;
@@ -285,7 +287,7 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
 export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   tuneV8ForDaemon();
   try {
-    process.exitCode = await main(argv);
+    process.exitCode = await main(argv, { startedAt: 0 });
   } catch (err) {
     process.stderr.write(`spread: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = ExitCode.SOFTWARE;

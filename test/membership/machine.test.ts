@@ -208,6 +208,21 @@ describe('start-up', () => {
     rig.runTo(600 + 700); // no word from A for a Rep timeout: back to SEG
     expect(rig.m.memberState).toBe(MembState.SEG);
   });
+
+  it('the first Seg period runs from the process start it is given, never shorter than one Alive period from now', () => {
+    const segEnd = (now: number, since?: number): number => {
+      const rig = new Rig([[A, B], [C]], A);
+      rig.now = now;
+      rig.m.start(now, since);
+      rig.take();
+      const seg = rig.actions.filter((a) => a.kind === 'timer' && a.timer === 'seg').pop();
+      return seg?.kind === 'timer' ? seg.at! : NaN;
+    };
+    expect(segEnd(130)).toBe(130 + LAN_TIMEOUTS.seg); // no origin given: from now
+    expect(segEnd(130, 0)).toBe(LAN_TIMEOUTS.seg); // started 130 ms earlier: the same end as a start at 0
+    expect(segEnd(400, 0)).toBe(400 + LAN_TIMEOUTS.alive); // a slow start: at least one Alive period
+    expect(segEnd(130, 200)).toBe(130 + LAN_TIMEOUTS.seg); // an origin after now means now
+  });
 });
 
 describe('a singleton ring, end to end on the scripted port', () => {

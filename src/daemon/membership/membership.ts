@@ -129,8 +129,13 @@ export class Membership {
   // ---------------------------------------------------------------------------------------------
   // Inputs.
 
-  /** Memb_init: Membership = {me}, id (me, −1), Commit_set = {me}; then an immediate token loss (⇒ SEG). */
-  start(now: number): void {
+  /**
+   * Memb_init: Membership = {me}, id (me, −1), Commit_set = {me}; then an immediate token loss
+   * (⇒ SEG). `since` is when the daemon's process began (default `now`): the first Seg period
+   * runs from it, as the reference's runs from its start a few milliseconds after exec, but
+   * never shorter than one Alive period from now (SPEC.md Part VI §7).
+   */
+  start(now: number, since = now): void {
     const s = this.s;
     if (s.started) return;
     s.started = true;
@@ -143,6 +148,7 @@ export class Membership {
     s.commitSet = { members: [s.myId], numTrans: 1 };
     s.port.standby(copyId(s.membershipId), [s.myId]);
     memberTokenLoss(s, now, 'info'); // the start's token loss is routine, not a warning
+    if (since < now) s.timers.arm(MembershipTimer.SEG, Math.max(since + s.timeouts.seg, now + s.timeouts.alive));
     this.finish(now);
   }
 

@@ -192,9 +192,9 @@ export class DaemonNode {
   // Inputs
 
   /** Memb_init: alone, token lost at once; the first ring forms after Seg + Gather timeouts. */
-  start(now: number): void {
+  start(now: number, since = now): void {
     this.startedAt = now;
-    this.membership.start(now);
+    this.membership.start(now, since);
     this.drain(now);
   }
 
