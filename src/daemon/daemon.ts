@@ -59,7 +59,7 @@ export interface StartDaemonOptions {
   /**
    * When the daemon's start began, on `performance.now()`'s clock (default: when the sockets are
    * open). The `spread` command passes 0, its process's start: the first Seg period then runs
-   * from there, as the reference's does (SPEC.md Part VI §7).
+   * from there, as the reference's does (SPEC.md Part VIII §3).
    */
   readonly startedAt?: number;
 }
@@ -249,7 +249,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<RunningD
   }));
   const listening = await openEdges(rt, core, options, self, settings, clock, log);
   const now = clock();
-  node.start(now, Math.min(options.startedAt ?? now, now));
+  node.start(now, options.startedAt ?? now);
   rt.settle();
 
   let closing: Promise<void> | null = null;

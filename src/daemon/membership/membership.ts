@@ -133,7 +133,7 @@ export class Membership {
    * Memb_init: Membership = {me}, id (me, −1), Commit_set = {me}; then an immediate token loss
    * (⇒ SEG). `since` is when the daemon's process began (default `now`): the first Seg period
    * runs from it, as the reference's runs from its start a few milliseconds after exec, but
-   * never shorter than one Alive period from now (SPEC.md Part VI §7).
+   * never shorter than one Alive period from now (SPEC.md Part VI §7, Part VIII §3).
    */
   start(now: number, since = now): void {
     const s = this.s;

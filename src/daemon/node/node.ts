@@ -191,7 +191,10 @@ export class DaemonNode {
   // ------------------------------------------------------------------------------------------
   // Inputs
 
-  /** Memb_init: alone, token lost at once; the first ring forms after Seg + Gather timeouts. */
+  /**
+   * Memb_init: alone, token lost at once; the first ring forms after Seg + Gather timeouts, the
+   * first Seg period counted from `since` (the process's start; default now).
+   */
   start(now: number, since = now): void {
     this.startedAt = now;
     this.membership.start(now, since);
