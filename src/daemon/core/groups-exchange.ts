@@ -19,7 +19,7 @@ import {
 } from '../../wire/daemon/index.js';
 import type { RingId } from '../../wire/daemon/header.js';
 import { ServiceClass, type RingMessage } from './frames.js';
-import { putDaemon, sameRingId, sortedNames, type DaemonEntry, type GroupRecord } from './groups-model.js';
+import { putDaemon, sameRingId, sortedNames, type GroupRecord } from './groups-model.js';
 import type { GroupTable } from './groups-table.js';
 
 interface GroupsSender {
@@ -57,16 +57,18 @@ function encodeGroupsFrames(
     const startGi = gi;
     const startDi = di;
     let o = writeGroupsBodyStart(scratch, HEADER_SIZE, sender.membId, first ? syncedSet : null);
+    // The reference's room rule: what is added, plus a header, within what is left of the body.
+    const fits = (bytes: number): boolean => bytes + HEADER_SIZE <= limit - (o - HEADER_SIZE);
     while (gi < groups.length) {
       const g = groups[gi]!;
-      if (GROUPS_ENTRY_BYTES + HEADER_SIZE > limit - (o - HEADER_SIZE)) break;
+      if (!fits(GROUPS_ENTRY_BYTES)) break;
       const entryAt = o;
       o += GROUPS_ENTRY_BYTES; // written once its number of daemons is known
       const fromDi = di;
       let full = false;
       for (; di < g.daemons.length; di++) {
         const d = g.daemons[di]!;
-        if (groupsDaemonBytes(d.members.length) + HEADER_SIZE > limit - (o - HEADER_SIZE)) {
+        if (!fits(groupsDaemonBytes(d.members.length))) {
           full = true;
           break;
         }
@@ -288,12 +290,11 @@ export class GroupsExchange {
 
   /** The decoded record becomes the group's daemon entry, its member list sorted in place. */
   private mergeDaemon(g: GroupRecord, d: GroupsDaemon, from: string): void {
-    const entry: DaemonEntry = d;
     sortedNames(d.members);
-    if (putDaemon(g, entry, this.table.conf)) {
+    if (putDaemon(g, d, this.table.conf)) {
       this.warn(`GROUPS message from ${from}: daemon ${d.procId} listed twice for group ${g.name}; the later entry replaces it`);
     }
-    if (!g.changed && !sameRingId(entry.membId, g.id.ringId)) g.changed = true;
+    if (!g.changed && !sameRingId(d.membId, g.id.ringId)) g.changed = true;
   }
 
   private addToSyncedSet(other: readonly number[]): void {

@@ -201,7 +201,7 @@ export function groupsDaemonBytes(members: number): number {
 }
 
 /** Bytes of a body before its group entries: memb id, first flag, the synced set if present. */
-export function groupsBodyStartBytes(syncedSet: readonly number[] | null): number {
+function groupsBodyStartBytes(syncedSet: readonly number[] | null): number {
   return 9 + (syncedSet === null ? 0 : 4 + 4 * syncedSet.length);
 }
 
