@@ -126,7 +126,7 @@ describe('metrics counters', () => {
   it('counts what passes the wrapped ordering and nothing else', () => {
     const events = [
       { kind: 'regular' as const, ringId: { procId: 1, time: 2 }, members: [1] },
-      { kind: 'message' as const, message: { frame: new Uint8Array(0), type: 0x20, sender: 'a', groups: ['g'], dataLen: 7, service: 'safe' as const } },
+      { kind: 'message' as const, message: { frame: new Uint8Array(0), type: 0x20, sender: 'a', groups: ['g'], dataLen: 7, service: 'safe' as const, packetRoom: false } },
     ];
     const heard: number[][] = [];
     const c = new MessageCounters((_id, members) => heard.push([...members]));
@@ -137,7 +137,7 @@ describe('metrics counters', () => {
       poll: () => events.shift() ?? null,
       submitGroups() {}, setDownQueue() {}, setDeliveryLevel() {},
     });
-    o.submit({ frame: new Uint8Array(0), type: 0x04, sender: 'a', groups: ['g'], dataLen: 5, service: 'fifo' }, 0);
+    o.submit({ frame: new Uint8Array(0), type: 0x04, sender: 'a', groups: ['g'], dataLen: 5, service: 'fifo', packetRoom: false }, 0);
     while (o.poll(0) !== null);
     expect(submitted).toHaveLength(1);
     expect(o.backlog).toBe(3);

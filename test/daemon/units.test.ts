@@ -13,7 +13,7 @@ import { buildKill, ringMessageFromFrame, serviceClassOf } from '../../src/daemo
 import { GroupsLayer } from '../../src/daemon/core/groups.js';
 import { parsePrivateGroupStrict } from '../../src/daemon/core/names.js';
 import { LocalRing } from '../../src/daemon/core/ordering.js';
-import { ClientMessageReader } from '../../src/daemon/core/reader.js';
+import { ClientMessageReader, takesPacketRoom } from '../../src/daemon/core/reader.js';
 import { clientAddressValue, ipToProcId, procIdToIp } from '../../src/daemon/core/types.js';
 import { frame, hex, membershipBody, parseFrames, T } from './harness.js';
 
@@ -55,6 +55,25 @@ describe('ClientMessageReader', () => {
     expect(r?.kind).toBe('message');
     if (r?.kind !== 'message') return;
     expect(r.message).toMatchObject({ type: T.AGREED, sender: ALICE, groups: ['g', 'h'], dataLen: 5, service: 'agreed' });
+  });
+
+  it('keeps room for a packet header before a frame that fills more than half a packet, and only there', () => {
+    const reader = new ClientMessageReader('alice', 'localhost');
+    // 48-byte header + one group: data lengths putting the frame at 716, 717, 1432 and 1433 bytes.
+    const sized = [636, 637, 1352, 1353].map((n) => frame({ type: T.AGREED, sender: ALICE, groups: ['g'], data: new Uint8Array(n).fill(7) }));
+    const got = reader.push(Buffer.concat(sized)).map((r) => (r.kind === 'message' ? r.message : null));
+    expect(got.map((m) => [m?.frame.length, m?.packetRoom])).toEqual([[716, false], [717, true], [1432, true], [1433, false]]);
+    for (const m of got.filter((x) => x?.packetRoom)) {
+      const before = new Uint8Array(m!.frame.buffer, m!.frame.byteOffset - 40, 40);
+      expect(before.every((b) => b === 0)).toBe(true);
+    }
+    expect(got.map((m) => hex(m!.frame))).toEqual(sized.map(hex));
+    expect([716, 717, 1432, 1433].map(takesPacketRoom)).toEqual([false, true, true, false]);
+    // A frame gathered from two chunks is in a buffer of its own, without room.
+    const split = reader.push(sized[2]!.subarray(0, 100));
+    expect(split).toEqual([]);
+    const [whole] = reader.push(sized[2]!.subarray(100));
+    expect(whole?.kind === 'message' && whole.message.packetRoom).toBe(false);
   });
 
   it('stops for good at the first bad header', () => {

@@ -53,9 +53,9 @@ function bigEndianHeader(le: Uint8Array): Uint8Array {
 }
 
 /** Runs one token visit at leader A with `messages` queued; returns the data packets sent. */
-function leaderSends(messages: { bytes: Uint8Array; type: number }[], allowed = 20): Uint8Array[] {
+function leaderSends(messages: { bytes: Uint8Array; type: number; room?: boolean }[], allowed = 20): Uint8Array[] {
   const { engine } = make(A, { personalWindow: allowed, window: Math.max(160, allowed) });
-  for (const m of messages) engine.submit(m.bytes, m.type as never, 0);
+  for (const m of messages) engine.submit(m.bytes, m.type as never, 0, undefined, m.room ?? false);
   engine.takeActions();
   engine.handleDatagram('token', token({ from: C, arq: 0, aru: 0x7fffffff, aruLastId: -1 }), 1);
   return sends(engine.takeActions()).filter((a) => a.channel === 'data').map((a) => a.bytes);
@@ -144,6 +144,51 @@ describe('fragmentation and packing, against the reference', () => {
     expect(engine.takeActions()).toContainEqual({ kind: 'backpressure', blocked: true });
     engine.handleDatagram('token', token({ from: C, arq: 0, aru: 0x7fffffff, aruLastId: -1 }), 1);
     expect(engine.takeActions()).toContainEqual({ kind: 'backpressure', blocked: false });
+  });
+});
+
+describe('a message that fills a packet alone is sent in place', () => {
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  /** A copy of `bytes` with 40 zero bytes reserved before it in its buffer (Slab.allocWithRoom). */
+  const withRoom = (bytes: Uint8Array): Uint8Array => {
+    const buf = new Uint8Array(40 + bytes.length + 8);
+    buf.set(bytes, 40);
+    return buf.subarray(40, 40 + bytes.length);
+  };
+  const roomIsZero = (m: Uint8Array): boolean => new Uint8Array(m.buffer, m.byteOffset - 40, 40).every((x) => x === 0);
+
+  it('its packet is the room and the message: byte for byte the packet a copy makes, the message untouched', () => {
+    for (const size of [717, 1000, 1432]) {
+      const m = message(size);
+      const copied = leaderSends([{ bytes: m, type: PacketType.AGREED }]);
+      const framed = withRoom(m);
+      const inPlace = leaderSends([{ bytes: framed, type: PacketType.AGREED, room: true }]);
+      expect(inPlace).toHaveLength(1);
+      expect(hex(inPlace[0]!)).toBe(hex(copied[0]!));
+      expect(inPlace[0]!.buffer).toBe(framed.buffer);
+      expect(inPlace[0]!.byteOffset).toBe(framed.byteOffset - 40);
+      expect(hex(framed)).toBe(hex(m));
+    }
+  });
+
+  it('is copied when packed with another, cut into fragments, or submitted without 40 bytes before it', () => {
+    const first = withRoom(message(800));
+    const packed = leaderSends([{ bytes: first, type: PacketType.AGREED, room: true }, { bytes: message(100), type: PacketType.AGREED }]);
+    expect(packed.map((p) => (decodeDatagram(p, 'data') as DataPacket).fragments.length)).toEqual([2]);
+    expect(packed[0]!.buffer).not.toBe(first.buffer);
+    expect(roomIsZero(first)).toBe(true);
+
+    const big = withRoom(message(2000));
+    const cut = leaderSends([{ bytes: big, type: PacketType.AGREED, room: true }]);
+    expect(cut).toHaveLength(2);
+    expect(cut.some((p) => p.buffer === big.buffer)).toBe(false);
+    expect(roomIsZero(big)).toBe(true);
+
+    const tight = message(1000);
+    expect(tight.byteOffset).toBeLessThan(40);
+    const sent = leaderSends([{ bytes: tight, type: PacketType.AGREED, room: true }]);
+    expect(sent[0]!.buffer).not.toBe(tight.buffer);
+    expect(hex(sent[0]!.subarray(40))).toBe(hex(tight));
   });
 });
 

@@ -39,6 +39,12 @@ export interface RingMessage {
   readonly groups: readonly string[];
   readonly dataLen: number;
   readonly service: ServiceClass;
+  /**
+   * Whether the `Size.PACKET_HEADER` bytes right before `frame` in its buffer are reserved for
+   * it (Slab.allocWithRoom): the ring may write a packet header there and send a frame that
+   * fills a packet alone without copying it (SPEC.md Part V §10).
+   */
+  readonly packetRoom: boolean;
 }
 
 /** Service → ring ordering class. JOIN/LEAVE/KILL are AGREED unless SAFE is also set. */
@@ -56,9 +62,9 @@ export function ringMessageFromFrame(raw: Uint8Array): RingMessage {
 }
 
 /** The in-daemon view of a frame already in our order (a client's, just normalised by its reader). */
-export function ringMessageOfNormalised(frame: Uint8Array): RingMessage {
+export function ringMessageOfNormalised(frame: Uint8Array, packetRoom = false): RingMessage {
   const view = viewFrame(frame);
-  return { frame, type: view.type, sender: view.sender, groups: view.groups, dataLen: view.dataLen, service: serviceClassOf(view.type) };
+  return { frame, type: view.type, sender: view.sender, groups: view.groups, dataLen: view.dataLen, service: serviceClassOf(view.type), packetRoom };
 }
 
 /**
@@ -67,7 +73,7 @@ export function ringMessageOfNormalised(frame: Uint8Array): RingMessage {
  */
 export function buildKill(privateGroup: string): RingMessage {
   const type = ServiceType.KILL_MESS | ServiceType.SAFE_MESS;
-  return { frame: encodeKillFrame(privateGroup), type, sender: privateGroup, groups: [], dataLen: 0, service: ServiceClass.SAFE };
+  return { frame: encodeKillFrame(privateGroup), type, sender: privateGroup, groups: [], dataLen: 0, service: ServiceClass.SAFE, packetRoom: false };
 }
 
 /** A group id as the client wire carries it. */

@@ -107,6 +107,7 @@ function groupsRingMessages(frames: readonly Uint8Array[], daemonName: string): 
       groups: [],
       dataLen: frame.length - HEADER_SIZE,
       service: last ? ServiceClass.AGREED : ServiceClass.RELIABLE,
+      packetRoom: false,
     };
   });
 }

@@ -27,6 +27,7 @@ import { ringMessageOfNormalised } from './frames.js';
 import type { RingMessage } from './frames.js';
 import { parsePrivateGroupStrict } from './names.js';
 import { Slab } from '../../wire/slab.js';
+import { Size } from '../../wire/daemon/constants.js';
 
 /**
  * Largest `data_len + 32 * num_groups` we accept. The reference accepts up to 143952 but
@@ -143,10 +144,26 @@ function asViolation(err: unknown): HeaderViolation {
 const frames = new Slab(8 * 1024);
 const allocate = (n: number): Uint8Array => frames.alloc(n);
 
-/** The frame normalised in a buffer of its own (never written again), shared by every delivery. */
+/**
+ * Whether a frame of `n` bytes gets room for the ring's packet header in front of it: one
+ * that fills more than half a packet body on its own has no equal behind it in its packet,
+ * so the ring usually sends it alone, in place (SPEC.md Part V §10). Smaller frames are
+ * packed with their neighbours, which copies them anyway.
+ */
+export function takesPacketRoom(n: number): boolean {
+  return n > Size.PACKET_BODY / 2 && n <= Size.PACKET_BODY;
+}
+
+/**
+ * The frame normalised in a buffer of its own (never written again), shared by every delivery.
+ * A frame gathered from several chunks is already in one of its own, without room.
+ */
 function ringMessageOf(f: RawFrame): RingMessage {
-  const frame = f.owned ? f.bytes : allocate(f.bytes.length);
-  return ringMessageOfNormalised(normaliseClientFrameInto(f.bytes, f.header, frame));
+  if (f.owned) return ringMessageOfNormalised(normaliseClientFrameInto(f.bytes, f.header, f.bytes));
+  const n = f.bytes.length;
+  const room = takesPacketRoom(n);
+  const frame = room ? frames.allocWithRoom(Size.PACKET_HEADER, n) : allocate(n);
+  return ringMessageOfNormalised(normaliseClientFrameInto(f.bytes, f.header, frame), room);
 }
 
 export class ClientMessageReader {

@@ -161,7 +161,7 @@ export class RingOrdering implements Ordering, GroupsControl {
       return;
     }
     try {
-      this.engine.submit(message.frame, type, now, queue);
+      this.engine.submit(message.frame, type, now, queue, message.packetRoom);
     } catch (err) {
       if (!(err instanceof RingSubmitError)) throw err;
       this.stats.refused++;

@@ -1,6 +1,6 @@
 /**
  * The down queue (messages waiting for the token) and how its head is cut into packets
- * (SPEC.md Part V §9).
+ * (SPEC.md Part V §10).
  *
  *   message   = 48-byte header ‖ groups ‖ data, cut into fragments of 1432 bytes (the last
  *               one holds the remainder; an exact multiple ends with a full fragment)
@@ -21,9 +21,14 @@ export class DownMessage {
   /** Fragments sent so far (Down_queue_ptr->cur_element while this is the head). */
   cur = 0;
   readonly numFragments: number;
+  /**
+   * @param room whether the 40 bytes before `bytes` in its buffer are reserved for a packet
+   *   header (the submitter's promise, src/wire/slab.ts allocWithRoom); used at most once
+   */
   constructor(
     readonly bytes: Uint8Array,
     readonly packetType: number,
+    public room = false,
   ) {
     this.numFragments = Math.max(1, Math.ceil(bytes.length / FRAGMENT_SIZE));
   }
@@ -83,6 +88,21 @@ export class PacketPlan {
       buf.set(from === 0 && len === m.bytes.length ? m.bytes : m.bytes.subarray(from, from + len), o);
       o += len;
     }
+  }
+
+  /**
+   * The packet around the plan's one message, in place, when the plan is that whole message
+   * alone and room for the packet header was reserved before it (DownMessage.room): the header
+   * is then written there and the message is not copied. Null otherwise. The room is taken
+   * once, so the message is never the body of two packets.
+   */
+  takeRoom(header: number): Uint8Array | null {
+    if (this.count !== 1 || this.index[0] !== -1) return null;
+    const m = this.msgs[0]!;
+    if (!m.room) return null;
+    m.room = false;
+    const b = m.bytes;
+    return new Uint8Array(b.buffer, b.byteOffset - header, header + b.length);
   }
 
   /** Drops references to queued messages so they can be collected. */

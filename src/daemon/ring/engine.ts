@@ -164,15 +164,17 @@ export class RingEngine {
 
   /**
    * Queues a whole ring message (48-byte header, groups, data) with its packet type
-   * (see packetTypeOf). Throws RingSubmitError for what the ring cannot carry.
+   * (see packetTypeOf). Throws RingSubmitError for what the ring cannot carry. `packetRoom`:
+   * the caller has reserved the 40 bytes before `message` in its buffer for the ring, which
+   * then sends a message that fills a packet alone without copying it (DownMessage.room).
    */
-  submit(message: Uint8Array, packetType: DataPacketType, now: number, into: DownQueueName = this.st.queueName): void {
+  submit(message: Uint8Array, packetType: DataPacketType, now: number, into: DownQueueName = this.st.queueName, packetRoom = false): void {
     if (!isDataPacketType(packetType)) throw new RingSubmitError('BAD_PACKET_TYPE', `packet type ${packetType} is not RELIABLE/FIFO/AGREED/SAFE`);
     if (message.length < Size.MESSAGE_HEADER) throw new RingSubmitError('MESSAGE_TOO_SHORT', `a message has at least ${Size.MESSAGE_HEADER} bytes, got ${message.length}`);
     if (message.length > MAX_MESSAGE_BYTES) throw new RingSubmitError('MESSAGE_TOO_LONG', `${message.length} bytes do not fit in 100 fragments (${MAX_MESSAGE_BYTES})`);
     const st = this.st;
     const q = st.queues[into];
-    q.push(new DownMessage(message, packetType));
+    q.push(new DownMessage(message, packetType, packetRoom && message.byteOffset >= Size.PACKET_HEADER));
     // A message for the queue the ring does not take from now waits there (Prot_set_down_queue).
     if (q !== st.queue) return;
     const n = q.length;

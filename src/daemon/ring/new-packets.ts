@@ -22,14 +22,15 @@ export function sendNewPackets(st: RingState, allowed: number): number {
   while (sent < allowed && st.queue.length > 0) {
     st.queue.planPacket(plan);
     const seq = ++st.highestSeq;
-    const bytes = alloc(st, HEADER + plan.dataLen);
+    const inPlace = plan.takeRoom(HEADER);
+    const bytes = inPlace ?? alloc(st, HEADER + plan.dataLen);
     // transmitterId, procId, tokenRound (stamped when sent) and confHash are set once (RingState).
     h.type = plan.packetType;
     h.seq = seq;
     h.fragIndex = plan.index[0]!;
     h.fragLen = plan.len[0]!;
     encodePacketHeaderInto(h, plan.dataLen, bytes, 0);
-    plan.writeBody(bytes, HEADER);
+    if (inPlace === null) plan.writeBody(bytes, HEADER);
     plan.release();
     const slot = seq & PACKET_MASK;
     if (st.packets.exist[slot] !== Exist.ABSENT) {
