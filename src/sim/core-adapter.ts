@@ -40,6 +40,9 @@ export class SimCore {
       get backlog() {
         return inner.backlog;
       },
+      get backlogBytes() {
+        return inner.backlogBytes;
+      },
       submit: (m, now) => inner.submit(m, now),
       poll: (now) => {
         const ev = inner.poll(now);

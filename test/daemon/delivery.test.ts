@@ -409,14 +409,18 @@ describe('slow clients', () => {
 });
 
 describe('backpressure', () => {
-  it('stops reading clients at 500 queued messages and resumes below', () => {
+  // 500 messages (the reference's water mark), or 2 MiB of them however few (ours).
+  it.each([
+    { mark: '500 queued messages', data: 'x', atMark: 500 },
+    { mark: '2 MiB of queued messages', data: new Uint8Array(100_000), atMark: 21 },
+  ])('stops reading clients at $mark and resumes below', ({ data, atMark }) => {
     const h = setup({ autoOrder: false });
-    const m = frame({ type: T.AGREED, sender: ALICE, groups: ['g'], data: 'x' });
-    for (let i = 0; i < 499; i++) h.send(1, m);
+    const m = frame({ type: T.AGREED, sender: ALICE, groups: ['g'], data });
+    for (let i = 0; i < atMark - 1; i++) h.send(1, m);
     expect(h.paused).toBe(false);
     h.send(1, m);
     expect(h.paused).toBe(true);
-    expect(h.core.stats.orderingBacklog).toBe(500);
+    expect(h.core.stats.orderingBacklog).toBe(atMark);
     h.order();
     expect(h.paused).toBe(false);
     expect(h.core.stats.orderingBacklog).toBe(0);

@@ -132,7 +132,7 @@ describe('metrics counters', () => {
     const c = new MessageCounters((_id, members) => heard.push([...members]));
     const submitted: unknown[] = [];
     const o = c.wrap({
-      ringId: null, backlog: 3,
+      ringId: null, backlog: 3, backlogBytes: 0,
       submit: (m) => void submitted.push(m),
       poll: () => events.shift() ?? null,
       submitGroups() {}, setDownQueue() {}, setDeliveryLevel() {},

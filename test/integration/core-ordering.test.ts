@@ -24,6 +24,9 @@ class ScheduledOrdering implements Ordering, GroupsControl {
   get backlog(): number {
     return this.ring.backlog;
   }
+  get backlogBytes(): number {
+    return this.ring.backlogBytes;
+  }
   get pending(): number {
     return this.events.length;
   }

@@ -8,7 +8,7 @@ import { decodeDatagram } from '../../src/wire/daemon/datagram.js';
 import type { DataPacket } from '../../src/wire/daemon/data.js';
 import { ServiceType } from '../../src/wire/client/constants.js';
 import { RingSubmitError } from '../../src/daemon/ring/errors.js';
-import { MAX_MESSAGE_BYTES, WATER_MARK, packetTypeOf } from '../../src/daemon/ring/constants.js';
+import { MAX_MESSAGE_BYTES, WATER_MARK, WATER_MARK_BYTES, packetTypeOf } from '../../src/daemon/ring/constants.js';
 import { A, B, C, D, HASH, RING, data, dataOf, delivered, make, message, sends, token, tokenOf } from './helpers.js';
 import { loadRingCapture } from './replay-harness.js';
 
@@ -134,6 +134,19 @@ describe('fragmentation and packing, against the reference', () => {
     expect(code(() => engine.submit(new Uint8Array(47), PacketType.AGREED, 0))).toBe('MESSAGE_TOO_SHORT');
     expect(code(() => engine.submit(new Uint8Array(MAX_MESSAGE_BYTES + 1), PacketType.AGREED, 0))).toBe('MESSAGE_TOO_LONG');
     expect(code(() => engine.submit(message(100), 1 as never, 0))).toBe('BAD_PACKET_TYPE');
+  });
+
+  it('tells the edge to stop reading clients at WATER_MARK_BYTES queued bytes, however few messages, and to resume below', () => {
+    const { engine } = make(A, { personalWindow: 100, window: 160 });
+    const n = Math.ceil(WATER_MARK_BYTES / MAX_MESSAGE_BYTES);
+    for (let i = 0; i < n - 1; i++) engine.submit(message(MAX_MESSAGE_BYTES), PacketType.AGREED, 0);
+    expect(engine.takeActions().filter((a) => a.kind === 'backpressure')).toEqual([]);
+    expect(engine.queuedBytes).toBe((n - 1) * MAX_MESSAGE_BYTES);
+    engine.submit(message(MAX_MESSAGE_BYTES), PacketType.AGREED, 0);
+    expect(engine.takeActions()).toContainEqual({ kind: 'backpressure', blocked: true });
+    engine.handleDatagram('token', token({ from: C, arq: 0, aru: 0x7fffffff, aruLastId: -1 }), 1);
+    expect(engine.takeActions()).toContainEqual({ kind: 'backpressure', blocked: false });
+    expect(engine.queuedBytes).toBe((n - 1) * MAX_MESSAGE_BYTES);
   });
 
   it('tells the edge to stop reading clients at WATER_MARK queued messages, and to resume below it', () => {

@@ -97,6 +97,8 @@ export interface CoreOptions {
   readonly maxSessions?: number;
   /** Ordering backlog at which clients stop being read (default 500, the reference's WATER_MARK). */
   readonly waterMark?: number;
+  /** Backlog bytes at which clients stop being read too (default 2 MiB, the ring's WATER_MARK_BYTES). */
+  readonly waterMarkBytes?: number;
   /** Time allowed for the whole connect message (default 1000 ms, the reference's accept window). */
   readonly connectTimeoutMs?: number;
   /** Time allowed for the 90-byte auth reply (default 30000 ms; the reference waits forever). */
@@ -157,6 +159,7 @@ export class DaemonCore {
   private readonly maxSessionMessages: number;
   private readonly maxSessions: number;
   private readonly waterMark: number;
+  private readonly waterMarkBytes: number;
   private readonly connectTimeoutMs: number;
   private readonly authTimeoutMs: number;
   private readonly random: () => number;
@@ -178,6 +181,7 @@ export class DaemonCore {
     this.maxSessionMessages = options.maxSessionMessages ?? 1000;
     this.maxSessions = options.maxSessions ?? 997;
     this.waterMark = options.waterMark ?? 500;
+    this.waterMarkBytes = options.waterMarkBytes ?? 2 * 1024 * 1024;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 1000;
     this.authTimeoutMs = options.authTimeoutMs ?? 30000;
     this.random = options.random ?? Math.random;
@@ -505,9 +509,10 @@ export class DaemonCore {
     this.updateReading();
   }
 
-  /** Clients are read unless the ordering backlog is at the water mark, a slow reader drains, or the groups layer exchanges state. */
+  /** Clients are read unless the ordering backlog is at a water mark (messages or bytes), a slow reader drains, or the groups layer exchanges state. */
   private updateReading(): void {
-    const pause = this.options.ordering.backlog >= this.waterMark || this.slowReaders.size > 0 || this.groupsPaused;
+    const o = this.options.ordering;
+    const pause = o.backlog >= this.waterMark || o.backlogBytes >= this.waterMarkBytes || this.slowReaders.size > 0 || this.groupsPaused;
     if (pause === this.paused) return;
     this.paused = pause;
     this.actions.push({ kind: pause ? 'pause-reading' : 'resume-reading' });

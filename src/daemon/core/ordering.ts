@@ -32,6 +32,8 @@ export interface Ordering {
   readonly ringId: RingId | null;
   /** Messages submitted here and not yet ordered (the reference's down queue). */
   readonly backlog: number;
+  /** Their bytes. */
+  readonly backlogBytes: number;
   /** Queues a message from a local session, or a KILL the daemon makes, for ordering. */
   submit(message: RingMessage, now: number): void;
   /** The next ordered event, or null when there is none right now. */
@@ -112,6 +114,7 @@ export class LocalRing implements Ordering, GroupsControl {
   private downQueue: DownQueueName = 'normal';
   private current: RingId | null = null;
   private announce: OrderingEvent | null = null;
+  private queuedBytes = 0;
 
   constructor(private readonly options: LocalRingOptions) {}
 
@@ -123,6 +126,10 @@ export class LocalRing implements Ordering, GroupsControl {
     return this.queues.normal.length + this.queues.groups.length;
   }
 
+  get backlogBytes(): number {
+    return this.queuedBytes;
+  }
+
   /** Forms the ring: the next event poll() returns is its regular configuration. */
   start(): void {
     if (this.current !== null) return;
@@ -132,10 +139,12 @@ export class LocalRing implements Ordering, GroupsControl {
 
   submit(message: RingMessage): void {
     this.queues.normal.push(message);
+    this.queuedBytes += message.frame.length;
   }
 
   submitGroups(message: RingMessage): void {
     this.queues.groups.push(message);
+    this.queuedBytes += message.frame.length;
   }
 
   setDownQueue(queue: DownQueueName): void {
@@ -155,6 +164,7 @@ export class LocalRing implements Ordering, GroupsControl {
     }
     const message = this.queues[this.downQueue].shift();
     if (message === undefined) return null;
+    this.queuedBytes -= message.frame.length;
     return this.downQueue === 'groups' ? { kind: 'groups', raw: message.frame } : { kind: 'message', message };
   }
 }

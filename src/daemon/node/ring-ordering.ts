@@ -74,6 +74,10 @@ export class RingOrdering implements Ordering, GroupsControl {
     return this.engine.queuedMessages;
   }
 
+  get backlogBytes(): number {
+    return this.engine.queuedBytes;
+  }
+
   /** Events waiting for the core. */
   get pending(): number {
     return this.events.length;

@@ -68,6 +68,9 @@ export class MessageCounters {
       get backlog() {
         return inner.backlog;
       },
+      get backlogBytes() {
+        return inner.backlogBytes;
+      },
       submit(message: RingMessage, now: number): void {
         counted(message);
         inner.submit(message, now);

@@ -70,7 +70,7 @@ export interface UpwardAction {
   readonly bytes: Uint8Array;
 }
 
-/** The down queue crossed WATER_MARK: stop (true) or resume (false) reading client sockets. */
+/** The down queue crossed WATER_MARK or WATER_MARK_BYTES: stop (true) or resume (false) reading client sockets. */
 export interface BackpressureAction {
   readonly kind: 'backpressure';
   readonly blocked: boolean;

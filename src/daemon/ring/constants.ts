@@ -22,6 +22,12 @@ export const FRAGMENT_SIZE = Size.PACKET_BODY;
 export const MAX_MESSAGE_BYTES = MAX_FRAGMENTS * FRAGMENT_SIZE;
 /** Down-queue length at which the reference stops reading client sockets. */
 export const WATER_MARK = 500;
+/**
+ * Down-queue bytes at which client sockets stop being read as well (ours: the reference counts
+ * messages only). Below ~4 kB a message, WATER_MARK comes first; 500 messages of 100 kB would
+ * otherwise be held twice over, as frames and as the packets cut from them (SPEC.md Part V §6).
+ */
+export const WATER_MARK_BYTES = 2 * 1024 * 1024;
 /** Largest token body (rtr list) in bytes. */
 export const TOKEN_BODY = Size.TOKEN_BODY;
 /** The first regular token of a ring carries this aru; the leader lowers it to its My_aru. */

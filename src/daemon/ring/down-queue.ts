@@ -15,7 +15,7 @@
 import { PacketType, Size } from '../../wire/daemon/constants.js';
 import { padBefore } from '../../wire/daemon/data.js';
 import { putFragmentHeader } from '../../wire/daemon/data-inplace.js';
-import { FRAGMENT_SIZE } from './constants.js';
+import { FRAGMENT_SIZE, WATER_MARK, WATER_MARK_BYTES } from './constants.js';
 
 export class DownMessage {
   /** Fragments sent so far (Down_queue_ptr->cur_element while this is the head). */
@@ -115,13 +115,25 @@ export class PacketPlan {
 export class DownQueue {
   private items: (DownMessage | undefined)[] = [];
   private head = 0;
+  private queuedBytes = 0;
 
   get length(): number {
     return this.items.length - this.head;
   }
 
+  /** Bytes of the messages queued (a partly sent head counts whole). */
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** WATER_MARK messages or WATER_MARK_BYTES bytes are queued: clients are not read. */
+  get full(): boolean {
+    return this.items.length - this.head >= WATER_MARK || this.queuedBytes >= WATER_MARK_BYTES;
+  }
+
   push(m: DownMessage): void {
     this.items.push(m);
+    this.queuedBytes += m.bytes.length;
   }
 
   peek(): DownMessage | undefined {
@@ -130,8 +142,9 @@ export class DownQueue {
 
   shift(): DownMessage | undefined {
     if (this.head >= this.items.length) return undefined;
-    const m = this.items[this.head];
+    const m = this.items[this.head]!;
     this.items[this.head++] = undefined;
+    this.queuedBytes -= m.bytes.length;
     if (this.head >= 1024 && this.head * 2 >= this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;

@@ -32,7 +32,7 @@
 import { Size } from '../../wire/daemon/constants.js';
 import type { RingId, TokenHeader } from '../../wire/daemon/header.js';
 import type { Channel, DeliverAction, RingAction, RingTimer } from './actions.js';
-import { DeliveryThreshold, MAX_MESSAGE_BYTES, RING_DEFAULTS, WATER_MARK, isDataPacketType, type DataPacketType } from './constants.js';
+import { DeliveryThreshold, MAX_MESSAGE_BYTES, RING_DEFAULTS, isDataPacketType, type DataPacketType } from './constants.js';
 import { setDeliveryThreshold } from './delivery.js';
 import { DownMessage } from './down-queue.js';
 import { RingConfigError, RingSubmitError } from './errors.js';
@@ -104,6 +104,7 @@ export class RingEngine {
   get queueLength(): number { return this.st.queue.length; }
   /** Messages in both down queues. */
   get queuedMessages(): number { return this.st.queues.normal.length + this.st.queues.groups.length; }
+  get queuedBytes(): number { return this.st.queues.normal.bytes + this.st.queues.groups.bytes; }
   get downQueue(): DownQueueName { return this.st.queueName; }
   /** Memb_active_id() as the engine uses it (the token's ring id). */
   get activeRingId(): RingId { return { ...this.st.ringId }; }
@@ -178,7 +179,7 @@ export class RingEngine {
     // A message for the queue the ring does not take from now waits there (Prot_set_down_queue).
     if (q !== st.queue) return;
     const n = q.length;
-    if (n >= WATER_MARK && !st.blocked) backpressure(st, true);
+    if (q.full && !st.blocked) backpressure(st, true);
     // Prot_new_message: the first queued message while the token is held wakes the ring up.
     if (n === 1 && isTokenHold(st)) wakeRing(st, now);
     flushTimers(st);
@@ -196,8 +197,7 @@ export class RingEngine {
     st.queueName = which;
     st.queue = st.queues[which];
     const n = st.queue.length;
-    if (n >= WATER_MARK && !st.blocked) backpressure(st, true);
-    else if (n < WATER_MARK && st.blocked) backpressure(st, false);
+    if (st.queue.full !== st.blocked) backpressure(st, !st.blocked);
     if (n > 0 && isTokenHold(st)) wakeRing(st, now);
     flushTimers(st);
   }

@@ -6,7 +6,7 @@
  */
 import { encodePacketHeaderInto, patchTokenRound } from '../../wire/daemon/header.js';
 import { Size } from '../../wire/daemon/constants.js';
-import { PACKET_MASK, WATER_MARK } from './constants.js';
+import { PACKET_MASK } from './constants.js';
 import { alloc, backpressure, bcast, violation } from './output.js';
 import type { RingState } from './state.js';
 import { Exist } from './window.js';
@@ -41,7 +41,7 @@ export function sendNewPackets(st: RingState, allowed: number): number {
     sent++;
     st.stats.packetsSent++;
   }
-  if (st.blocked && st.queue.length < WATER_MARK) backpressure(st, false);
+  if (st.blocked && !st.queue.full) backpressure(st, false);
   return sent;
 }
 

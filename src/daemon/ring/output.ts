@@ -74,7 +74,7 @@ export function violation(st: RingState, code: ViolationCode, message: string): 
   st.out.push({ kind: 'violation', code, message });
 }
 
-/** The down queue crossed WATER_MARK one way or the other. */
+/** The down queue crossed its water mark (messages or bytes) one way or the other. */
 export function backpressure(st: RingState, blocked: boolean): void {
   st.blocked = blocked;
   st.out.push({ kind: 'backpressure', blocked });
