@@ -13,7 +13,8 @@
  * Reader: joins `group`, prints `ready` once its own join membership arrives, then counts the
  * messages; when it has `count` (or `--idle-ms` passes with nothing new) it prints one JSON line:
  * received, first/last arrival (ms, the clock the writer stamps with), per-writer FIFO
- * breaks, duplicates, and latency percentiles from the send time the writer stamps into each body.
+ * breaks, duplicates, and latency percentiles from the send time the writer stamps into each body
+ * (with `--warmup N`, also `latencySteadyMs`: the same without the first N messages).
  *
  * Body layout (writer → reader): u32 LE writer id, u32 LE sequence (from 1), then the send time
  * (float64 LE, ms since the epoch with sub-ms precision: timeOrigin + performance.now(), one
@@ -48,10 +49,12 @@ interface Args {
   idleMs: number;
   /** Writer: messages per second (0: as fast as the daemon takes them). */
   rate: number;
+  /** Reader: the first `warmup` messages are left out of `latencySteadyMs` (0: no such figure). */
+  warmup: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { spread: '4803', role: 'read', count: 10_000, size: 100, service: 'agreed', group: 'flood', id: 0, idleMs: 30_000, rate: 0 };
+  const a: Args = { spread: '4803', role: 'read', count: 10_000, size: 100, service: 'agreed', group: 'flood', id: 0, idleMs: 30_000, rate: 0, warmup: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i];
     const v = argv[i + 1] ?? '';
@@ -64,6 +67,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--id') a.id = Number(v);
     else if (k === '--idle-ms') a.idleMs = Number(v);
     else if (k === '--rate') a.rate = Number(v);
+    else if (k === '--warmup') a.warmup = Number(v);
     else throw new Error(`flood: unknown argument ${k}`);
   }
   if (!(a.service in SERVICE)) throw new Error(`flood: unknown service ${a.service}`);
@@ -251,11 +255,11 @@ async function read(a: Args): Promise<void> {
   sock.write(encodeMessage({ header: { type: ServiceType.JOIN_MESS, name: privateGroup, numGroups: 1, hint: makeHint(0), dataLen: 0 }, oldType: 0, groups: [a.group], data: new Uint8Array(0) }));
   await finished;
   clearTimeout(idle);
-  const l = lat.subarray(0, Math.min(received, lat.length)).sort();
-  const result = {
-    role: 'read', received, fifoBreaks, duplicates, firstMs, lastMs,
-    latencyMs: { p50: percentile(l, 0.5), p90: percentile(l, 0.9), p99: percentile(l, 0.99), max: percentile(l, 1) },
-  };
+  const n = Math.min(received, lat.length);
+  const percentiles = (l: Float64Array) => ({ p50: percentile(l, 0.5), p90: percentile(l, 0.9), p99: percentile(l, 0.99), max: percentile(l, 1) });
+  // The steady figures are taken before the whole array is sorted in place.
+  const steady = a.warmup > 0 && n > a.warmup ? { latencySteadyMs: percentiles(lat.slice(a.warmup, n).sort()) } : {};
+  const result = { role: 'read', received, fifoBreaks, duplicates, firstMs, lastMs, latencyMs: percentiles(lat.subarray(0, n).sort()), ...steady };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   sock.destroy();
 }
