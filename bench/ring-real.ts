@@ -231,8 +231,8 @@ function rowsFor(plan: RingPlan, impls: readonly Impl[], samples: Map<Arrangemen
     const rate = (s: Sample | undefined): number | undefined => { const v = pick(s, fl.name, 'seconds'); return v === undefined ? undefined : fl.count / v; };
     const cpu = (s: Sample | undefined): number | undefined => { const v = pick(s, fl.name, 'cpu'); return v === undefined ? undefined : (v * 1e6) / fl.count; };
     if (fl.rate > 0) {
-      for (const k of ['p50', 'p99'] as const) rows.push(row(`${fl.name} latency ${k}`, 'ms', pick(mine, fl.name, k), pick(ref, fl.name, k), false));
-      for (const k of ['p50s', 'p99s'] as const) rows.push(row(`${fl.name} latency ${k.slice(0, 3)} steady`, 'ms', pick(mine, fl.name, k), pick(ref, fl.name, k), false));
+      const latencies = [['p50', 'p50'], ['p99', 'p99'], ['p50s', 'p50 steady'], ['p99s', 'p99 steady']] as const;
+      for (const [k, label] of latencies) rows.push(row(`${fl.name} latency ${label}`, 'ms', pick(mine, fl.name, k), pick(ref, fl.name, k), false));
     } else {
       rows.push(row(`${fl.name} msgs/s`, 'msgs/s', rate(mine), rate(ref)));
       // Mixed rings against the slower of the two alone (the goal: no slower than that).

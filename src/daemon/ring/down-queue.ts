@@ -96,13 +96,13 @@ export class PacketPlan {
    * is then written there and the message is not copied. Null otherwise. The room is taken
    * once, so the message is never the body of two packets.
    */
-  takeRoom(header: number): Uint8Array | null {
+  takeRoom(): Uint8Array | null {
     if (this.count !== 1 || this.index[0] !== -1) return null;
     const m = this.msgs[0]!;
     if (!m.room) return null;
     m.room = false;
     const b = m.bytes;
-    return new Uint8Array(b.buffer, b.byteOffset - header, header + b.length);
+    return new Uint8Array(b.buffer, b.byteOffset - Size.PACKET_HEADER, Size.PACKET_HEADER + b.length);
   }
 
   /** Drops references to queued messages so they can be collected. */

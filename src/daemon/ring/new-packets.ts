@@ -22,7 +22,7 @@ export function sendNewPackets(st: RingState, allowed: number): number {
   while (sent < allowed && st.queue.length > 0) {
     st.queue.planPacket(plan);
     const seq = ++st.highestSeq;
-    const inPlace = plan.takeRoom(HEADER);
+    const inPlace = plan.takeRoom();
     const bytes = inPlace ?? alloc(st, HEADER + plan.dataLen);
     // transmitterId, procId, tokenRound (stamped when sent) and confHash are set once (RingState).
     h.type = plan.packetType;
