@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { cpus, release, type } from 'node:os';
 import { oursDaemonBuilt, referencePrefix, type Impl } from '../interop/launcher.js';
 
 /**
@@ -108,6 +109,26 @@ export function cpuSeconds(pid: number, sys = false): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * CPU seconds the hypervisor has taken from this machine's vCPUs so far (the `steal` column of
+ * /proc/stat, Linux), or NaN. On a shared host a flood that loses CPU this way runs slower for
+ * reasons of neither implementation: the ring benches print it beside each flood.
+ */
+export function stealSeconds(): number {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    return Number(cpu[8]) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** One line naming the machine a run was measured on: CPU model and count, kernel, Node, the reference's prefix. */
+export function machineLine(): string {
+  const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  return `machine: ${model} × ${cpus().length}, ${type()} ${release()}, Node ${process.version}, reference ${referencePrefix() ?? 'not set (SPREAD_REF)'}`;
 }
 
 /** The machine's UDP counters (/proc/net/snmp, Linux): datagrams sent, and receive-buffer drops. */

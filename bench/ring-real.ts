@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { referenceBin, repoRoot, type Impl } from '../interop/launcher.js';
 import { startTopology, type Topology } from '../interop/topology.js';
 import type { FloodService } from '../interop/flood.js';
-import { alternating, anonPeakSampler, benchImpls, cpuSeconds, median, peakRssKb, ringBenchAvailable, udpCounters } from './measure.js';
+import { alternating, anonPeakSampler, benchImpls, cpuSeconds, median, peakRssKb, ringBenchAvailable, stealSeconds, udpCounters } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 interface Flood {
@@ -79,6 +79,8 @@ interface FloodResult {
   /** UDP datagrams the machine sent during the flood, and receive-buffer drops (whole machine). */
   datagrams: number;
   drops: number;
+  /** CPU seconds the hypervisor took from the machine during the flood (measure.ts stealSeconds). */
+  steal: number;
   /** Latency run only (NaN for floods); `s`: after the warm-up. */
   p50: number;
   p99: number;
@@ -162,7 +164,7 @@ async function startReader(t: Topology, fl: Flood): Promise<{ done: Promise<Late
 async function flood(t: Topology, fl: Flood): Promise<FloodResult> {
   const reader = await startReader(t, fl);
   const cpu = (sys: boolean): number => t.nodes.reduce((sum, n) => sum + cpuSeconds(n.daemon.pid, sys), 0);
-  const [cpu0, sys0, udp0] = [cpu(false), cpu(true), udpCounters()];
+  const [cpu0, sys0, udp0, steal0] = [cpu(false), cpu(true), udpCounters(), stealSeconds()];
   const w = run([process.execPath, floodJs(), '--spread', t.nodes[0]!.spreadTcp, '--role', 'write', '--count', String(fl.count),
     '--size', String(fl.size), '--service', fl.service, '--group', 'flooder', '--rate', String(fl.rate)]);
   const writer = json((await w.done).out);
@@ -170,7 +172,7 @@ async function flood(t: Topology, fl: Flood): Promise<FloodResult> {
   const udp1 = udpCounters();
   return {
     seconds: r.seconds(writer.startMs as number), cpu: cpu(false) - cpu0, sys: cpu(true) - sys0,
-    datagrams: udp1.out - udp0.out, drops: udp1.rcvbufErrors - udp0.rcvbufErrors, p50: r.p50, p99: r.p99, p50s: r.p50s, p99s: r.p99s,
+    datagrams: udp1.out - udp0.out, drops: udp1.rcvbufErrors - udp0.rcvbufErrors, steal: stealSeconds() - steal0, p50: r.p50, p99: r.p99, p50s: r.p50s, p99s: r.p99s,
   };
 }
 
@@ -200,7 +202,7 @@ async function runRing(impl: Arrangement, plan: RingPlan, sample: Sample, wanted
     for (const fl of floods) {
       const r = await flood(t, fl);
       const lat = fl.rate > 0 ? `, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (after the warm-up ${r.p50s.toFixed(2)} / ${r.p99s.toFixed(2)} ms)` : '';
-      opts.log(`  ${impl} ${fl.name}: ${r.seconds.toFixed(3)} s, daemons' CPU ${r.cpu.toFixed(2)} s (sys ${r.sys.toFixed(2)}), ${r.datagrams} datagrams, ${r.drops} dropped${lat}`);
+      opts.log(`  ${impl} ${fl.name}: ${r.seconds.toFixed(3)} s, daemons' CPU ${r.cpu.toFixed(2)} s (sys ${r.sys.toFixed(2)}), ${r.datagrams} datagrams, ${r.drops} dropped, ${r.steal.toFixed(2)} s stolen${lat}`);
       const list = sample.results.get(fl.name) ?? [];
       list.push(r);
       sample.results.set(fl.name, list);

@@ -20,6 +20,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { benchmark as wireClient } from './wire-client.js';
+import { machineLine } from './measure.js';
 
 export interface BenchRow {
   /** Section of the table, e.g. `wire/client` or `daemon`. */
@@ -162,6 +163,7 @@ async function main(argv: string[]): Promise<number> {
     return 64;
   }
   const selected = o.only ? all.filter((m) => o.only!.includes(m.name)) : all;
+  process.stderr.write(`${machineLine()}\n`);
   const res = await runBenchmarks(selected, { durationMs: o.duration, log: (l) => process.stderr.write(`${l}\n`) });
   if (o.json) process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
   else process.stdout.write(`${formatTable(res.rows, res.skipped)}\n`);
