@@ -163,9 +163,10 @@ async function main(argv: string[]): Promise<number> {
     return 64;
   }
   const selected = o.only ? all.filter((m) => o.only!.includes(m.name)) : all;
-  process.stderr.write(`${machineLine()}\n`);
+  const machine = machineLine();
+  process.stderr.write(`${machine}\n`);
   const res = await runBenchmarks(selected, { durationMs: o.duration, log: (l) => process.stderr.write(`${l}\n`) });
-  if (o.json) process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify({ machine, ...res }, null, 2)}\n`);
   else process.stdout.write(`${formatTable(res.rows, res.skipped)}\n`);
   for (const f of res.failed) process.stderr.write(`FAILED ${f.name}: ${f.error}\n`);
   return res.failed.length > 0 ? 1 : 0;
