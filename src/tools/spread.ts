@@ -44,6 +44,7 @@ import { dropPrivileges, PrivilegeError } from '../daemon/ops/privileges.js';
 import { parseSpreadArgs, USAGE } from './spread-args.js';
 import type { SpreadArgs } from './spread-args.js';
 import { tuneV8ForDaemon } from '../daemon/runtime/v8-tuning.js';
+import { warmUpInSlices } from '../daemon/runtime/warm-up.js';
 
 export const ExitCode = {
   OK: 0,
@@ -72,6 +73,8 @@ export interface CliOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** When the daemon's process began, on `performance.now()`'s clock (runCli: 0); see StartDaemonOptions. */
   readonly startedAt?: number;
+  /** Run the start-up drill (runtime/warm-up.ts) while the first ring forms (runCli: true; SPREAD_TS_WARMUP=0 turns it off). */
+  readonly warmUp?: boolean;
 }
 
 const processIo: CliIo = {
@@ -239,6 +242,15 @@ async function closeAll(daemon: RunningDaemon, extras: Extras): Promise<void> {
   await Promise.all([daemon.close(), extras.metrics?.close()]);
 }
 
+/** The start-up drill, in the background: its end is logged, a failure only warned about. */
+function startWarmUp(log: CoreLog, env: NodeJS.ProcessEnv): void {
+  const t0 = performance.now();
+  warmUpInSlices(env).then(
+    (r) => r !== null && log.debug({ messages: r.messages, ms: Math.round(performance.now() - t0) }, 'start-up drill done'),
+    (err: unknown) => log.warn({}, `start-up drill failed: ${err instanceof Error ? err.message : String(err)}`),
+  );
+}
+
 /** Runs the daemon command line; resolves to the exit code. */
 export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
   const io = options.io ?? processIo;
@@ -276,6 +288,7 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
     return exit;
   } 
   const offHangup = onHangup(daemon, log);
+  if (options.warmUp === true) startWarmUp(log, options.env ?? process.env);
   const code = await serve(daemon, stop, log, io, options);
   offHangup();
   await closeAll(daemon, extras);
@@ -287,7 +300,7 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
 export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   tuneV8ForDaemon();
   try {
-    process.exitCode = await main(argv, { startedAt: 0 });
+    process.exitCode = await main(argv, { startedAt: 0, warmUp: true });
   } catch (err) {
     process.stderr.write(`spread: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = ExitCode.SOFTWARE;

@@ -1,0 +1,132 @@
+/**
+ * The start-up drill of the `spread` command (SPEC.md Part VIII §10): before its first clients,
+ * a just-started daemon passes a few thousand client messages through private copies of its hot
+ * paths — a client reader (framer, header checks, normalisation) and three ring engines handing
+ * each other their packets and tokens in memory — so that V8 has compiled those paths when the
+ * first flood arrives. Nothing of it touches a socket, a timer or the daemon's own state; it runs
+ * in slices between the event loop's turns while the daemon forms its first ring.
+ *
+ * SPREAD_TS_WARMUP=0 turns it off; SPREAD_TS_WARMUP=N passes N messages instead of the default.
+ */
+import { ClientMessageReader } from '../core/reader.js';
+import { packetTypeOf } from '../ring/constants.js';
+import { RingEngine } from '../ring/engine.js';
+import type { RingAction } from '../ring/actions.js';
+import { ServiceType } from '../../wire/client/constants.js';
+import { encodeMessage, makeHint } from '../../wire/client/message.js';
+
+/** Messages the drill passes by default: about 100 ms of a cold process's CPU. */
+export const WARM_UP_MESSAGES = 6000;
+/** Messages per slice (one event-loop turn). */
+const SLICE = 400;
+/** Messages a client write carries (the reader gets them as one chunk). */
+const WRITE = 20;
+
+export interface WarmUpReport {
+  readonly messages: number;
+  /** Deliveries the three engines reported (each message is delivered by all three). */
+  readonly deliveries: number;
+}
+
+const IDS = [0x0a000001, 0x0a000002, 0x0a000003];
+
+/** One drill: a reader and three engines on a private ring, driven in slices by `step()`. */
+export class WarmUp {
+  private readonly engines: RingEngine[];
+  private readonly reader = new ClientMessageReader('warmup', 'd1');
+  private readonly writes: Uint8Array[];
+  private sent = 0;
+  private deliveries = 0;
+  private now = 1;
+
+  constructor(private readonly total = WARM_UP_MESSAGES) {
+    const segments = IDS.map((id) => ({ daemons: [id] }));
+    this.engines = IDS.map((myId) => {
+      const e = new RingEngine({ myId, segments, confHash: 1 });
+      e.install({ ringId: { procId: IDS[0]!, time: 1 }, members: IDS }, 0);
+      return e;
+    });
+    // 100 B AGREED, 1000 B AGREED (a packet each, sent in place) and 100 B SAFE, as floods send them.
+    const frame = (service: number, size: number): Uint8Array => encodeMessage({
+      header: { type: service, name: '#warmup#d1', numGroups: 1, hint: makeHint(0), dataLen: size },
+      oldType: 0,
+      groups: ['warmup'],
+      data: new Uint8Array(size),
+    });
+    const kinds = [frame(ServiceType.AGREED_MESS, 100), frame(ServiceType.AGREED_MESS, 1000), frame(ServiceType.SAFE_MESS, 100)];
+    this.writes = kinds.map((f) => {
+      const w = new Uint8Array(f.length * WRITE);
+      for (let i = 0; i < WRITE; i++) w.set(f, i * f.length);
+      return w;
+    });
+  }
+
+  get done(): boolean {
+    return this.sent >= this.total;
+  }
+
+  /** Passes the next slice of messages round the ring; returns whether messages remain. */
+  step(): boolean {
+    const end = Math.min(this.total, this.sent + SLICE);
+    while (this.sent < end) {
+      const write = this.writes[(this.sent / WRITE) % this.writes.length | 0]!;
+      for (const r of this.reader.push(write)) {
+        if (r.kind !== 'message') throw new Error(`warm-up: the reader refused its own message: ${r.violation.message}`);
+        this.engines[0]!.submit(r.message.frame, packetTypeOf(r.message.type)!, this.now, 'normal', r.message.packetRoom);
+      }
+      this.sent += WRITE;
+      this.now++;
+      this.pump();
+    }
+    return !this.done;
+  }
+
+  report(): WarmUpReport {
+    return { messages: this.sent, deliveries: this.deliveries };
+  }
+
+  /** Hands every engine's datagrams to the others until none is sent (a bounded number of rounds). */
+  private pump(): void {
+    for (let round = 0; round < 10_000; round++) {
+      let sent = false;
+      for (let k = 0; k < this.engines.length; k++) sent = this.carry(k, this.engines[k]!.takeActions()) || sent;
+      if (!sent) return;
+    }
+    throw new Error('warm-up: the private ring did not come to rest');
+  }
+
+  private carry(from: number, actions: readonly RingAction[]): boolean {
+    let sent = false;
+    for (const a of actions) {
+      if (a.kind === 'deliver') this.deliveries++;
+      if (a.kind !== 'send') continue;
+      sent = true;
+      for (let j = 0; j < this.engines.length; j++) {
+        if (j !== from && (a.to !== 'proc' || IDS[j] === a.target)) this.engines[j]!.handleDatagram(a.channel, a.bytes, this.now);
+      }
+    }
+    return sent;
+  }
+}
+
+/**
+ * Runs a drill in slices, one per event-loop turn (setImmediate), so the daemon's own datagrams
+ * and timers are handled between them; resolves with its report, or null when turned off.
+ */
+export function warmUpInSlices(env: NodeJS.ProcessEnv = process.env): Promise<WarmUpReport | null> {
+  const asked = env.SPREAD_TS_WARMUP;
+  const total = asked === undefined || asked === '' ? WARM_UP_MESSAGES : Number(asked);
+  if (!Number.isFinite(total) || total <= 0) return Promise.resolve(null);
+  const drill = new WarmUp(total);
+  return new Promise((resolve, reject) => {
+    const slice = (): void => {
+      try {
+        if (drill.step()) setImmediate(slice);
+        else resolve(drill.report());
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+    setImmediate(slice);
+  });
+}
