@@ -6,7 +6,8 @@
  * first flood arrives. Nothing of it touches a socket, a timer or the daemon's own state; it runs
  * in slices between the event loop's turns while the daemon forms its first ring.
  *
- * SPREAD_TS_WARMUP=0 turns it off; SPREAD_TS_WARMUP=N passes N messages instead of the default.
+ * SPREAD_TS_WARMUP=0 turns it off; SPREAD_TS_WARMUP=N passes N messages (in writes of 20) instead
+ * of the default.
  */
 import { ClientMessageReader } from '../core/reader.js';
 import { packetTypeOf } from '../ring/constants.js';
@@ -69,7 +70,7 @@ export class WarmUp {
   step(): boolean {
     const end = Math.min(this.total, this.sent + SLICE);
     while (this.sent < end) {
-      const write = this.writes[(this.sent / WRITE) % this.writes.length | 0]!;
+      const write = this.writes[Math.floor(this.sent / WRITE) % this.writes.length]!;
       for (const r of this.reader.push(write)) {
         if (r.kind !== 'message') throw new Error(`warm-up: the reader refused its own message: ${r.violation.message}`);
         this.engines[0]!.submit(r.message.frame, packetTypeOf(r.message.type)!, this.now, 'normal', r.message.packetRoom);
