@@ -242,10 +242,12 @@ async function closeAll(daemon: RunningDaemon, extras: Extras): Promise<void> {
   await Promise.all([daemon.close(), extras.metrics?.close()]);
 }
 
-/** The start-up drill, in the background: its end is logged, a failure only warned about. */
-function startWarmUp(log: CoreLog, env: NodeJS.ProcessEnv): void {
+/** The start-up drill, in the background until it ends or `stop` settles: its end is logged, a failure only warned about. */
+function startWarmUp(log: CoreLog, env: NodeJS.ProcessEnv, stop: Promise<unknown>): void {
   const t0 = performance.now();
-  warmUpInSlices(env).then(
+  const abort = new AbortController();
+  stop.then(() => abort.abort(), () => abort.abort());
+  warmUpInSlices(env, abort.signal).then(
     (r) => r !== null && log.debug({ messages: r.messages, ms: Math.round(performance.now() - t0) }, 'start-up drill done'),
     (err: unknown) => log.warn({}, `start-up drill failed: ${err instanceof Error ? err.message : String(err)}`),
   );
@@ -288,7 +290,7 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
     return exit;
   } 
   const offHangup = onHangup(daemon, log);
-  if (options.warmUp === true) startWarmUp(log, options.env ?? process.env);
+  if (options.warmUp === true) startWarmUp(log, options.env ?? process.env, Promise.race([stop, daemon.exitRequested]));
   const code = await serve(daemon, stop, log, io, options);
   offHangup();
   await closeAll(daemon, extras);

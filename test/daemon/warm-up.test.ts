@@ -27,4 +27,14 @@ describe('start-up drill', () => {
     expect(turns).toBeGreaterThanOrEqual(4); // five slices of 400, one per turn
     await expect(warmUpInSlices({ SPREAD_TS_WARMUP: '0' })).resolves.toBeNull();
   });
+
+  it('stops at the next slice once its signal is aborted (the daemon is stopping)', async () => {
+    const abort = new AbortController();
+    const drill = warmUpInSlices({ SPREAD_TS_WARMUP: '100000' }, abort.signal);
+    setImmediate(() => abort.abort()); // after the first slice
+    const report = await drill;
+    expect(report!.messages).toBeGreaterThan(0);
+    expect(report!.messages).toBeLessThan(100_000);
+    expect(report!.deliveries).toBe(3 * report!.messages);
+  });
 });

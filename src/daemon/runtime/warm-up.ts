@@ -112,9 +112,10 @@ export class WarmUp {
 
 /**
  * Runs a drill in slices, one per event-loop turn (setImmediate), so the daemon's own datagrams
- * and timers are handled between them; resolves with its report, or null when turned off.
+ * and timers are handled between them; resolves with its report (what it passed before `signal`
+ * aborted it, if it did), or null when turned off.
  */
-export function warmUpInSlices(env: NodeJS.ProcessEnv = process.env): Promise<WarmUpReport | null> {
+export function warmUpInSlices(env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<WarmUpReport | null> {
   const asked = env.SPREAD_TS_WARMUP;
   const total = asked === undefined || asked === '' ? WARM_UP_MESSAGES : Number(asked);
   if (!Number.isFinite(total) || total <= 0) return Promise.resolve(null);
@@ -122,7 +123,7 @@ export function warmUpInSlices(env: NodeJS.ProcessEnv = process.env): Promise<Wa
   return new Promise((resolve, reject) => {
     const slice = (): void => {
       try {
-        if (drill.step()) setImmediate(slice);
+        if (signal?.aborted !== true && drill.step()) setImmediate(slice);
         else resolve(drill.report());
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
