@@ -1,22 +1,26 @@
 /**
- * The start-up drill of the `spread` command (SPEC.md Part VIII §10): before its first clients,
+ * The start-up drill of the `spread` command (SPEC.md Part VIII §11): before its first clients,
  * a just-started daemon passes a few thousand client messages through private copies of its hot
- * paths — a client reader (framer, header checks, normalisation) and three ring engines handing
- * each other their packets and tokens in memory — so that V8 has compiled those paths when the
- * first flood arrives. Nothing of it touches a socket, a timer or the daemon's own state; it runs
+ * paths — a client reader (framer, header checks, normalisation), three ring engines handing
+ * each other their packets and tokens in memory, and a client-facing core over a one-daemon
+ * ordering with a writer and a reader — so that V8 has compiled those paths when the first flood
+ * arrives. Nothing of it touches a socket, a timer or the daemon's own state; it runs
  * in slices between the event loop's turns while the daemon forms its first ring.
  *
  * SPREAD_TS_WARMUP=0 turns it off; SPREAD_TS_WARMUP=N passes N messages (in writes of 20) instead
  * of the default.
  */
+import { DaemonCore, silentLog } from '../core/daemon-core.js';
+import { LocalRing } from '../core/ordering.js';
 import { ClientMessageReader } from '../core/reader.js';
 import { packetTypeOf } from '../ring/constants.js';
 import { RingEngine } from '../ring/engine.js';
 import type { RingAction } from '../ring/actions.js';
 import { ServiceType } from '../../wire/client/constants.js';
 import { encodeMessage, makeHint } from '../../wire/client/message.js';
+import { connectFlags, encodeAuthReply, encodeConnect } from '../../wire/client/handshake.js';
 
-/** Messages the drill passes by default: about 100 ms of a cold process's CPU. */
+/** Messages the drill passes by default: about 150 ms of a cold process's CPU. */
 export const WARM_UP_MESSAGES = 6000;
 /** Messages per slice (one event-loop turn). */
 const SLICE = 400;
@@ -27,17 +31,54 @@ export interface WarmUpReport {
   readonly messages: number;
   /** Deliveries the three engines reported (each message is delivered by all three). */
   readonly deliveries: number;
+  /** Bytes the core wrote to its reader (each message once, as a client receives it). */
+  readonly readerBytes: number;
 }
 
 const IDS = [0x0a000001, 0x0a000002, 0x0a000003];
+/** The core part's two connections: a writer and a reader joined to the group it writes to. */
+const WRITER = 1;
+const READER = 2;
 
-/** One drill: a reader and three engines on a private ring, driven in slices by `step()`. */
+/** One client message to the group `warmup` from private group `sender`. */
+function clientFrame(sender: string, service: number, size: number): Uint8Array {
+  return encodeMessage({
+    header: { type: service, name: sender, numGroups: 1, hint: makeHint(0), dataLen: size },
+    oldType: 0,
+    groups: ['warmup'],
+    data: new Uint8Array(size),
+  });
+}
+
+/** Client writes of WRITE messages each: 100 B AGREED, 1000 B AGREED (a packet each, sent in place), 100 B SAFE. */
+function clientWrites(sender: string): Uint8Array[] {
+  const kinds = [clientFrame(sender, ServiceType.AGREED_MESS, 100), clientFrame(sender, ServiceType.AGREED_MESS, 1000), clientFrame(sender, ServiceType.SAFE_MESS, 100)];
+  return kinds.map((f) => {
+    const w = new Uint8Array(f.length * WRITE);
+    for (let i = 0; i < WRITE; i++) w.set(f, i * f.length);
+    return w;
+  });
+}
+
+/** One drill: a reader and three engines on a private ring, and a core with two clients, driven in slices by `step()`. */
 export class WarmUp {
   private readonly engines: RingEngine[];
   private readonly reader = new ClientMessageReader('warmup', 'd1');
   private readonly writes: Uint8Array[];
+  /** The client-facing half: a core over a one-daemon ordering, with a writer and a reader. */
+  private readonly ring = new LocalRing({ procId: 0x7f000001, formationTime: 1 });
+  private readonly core = new DaemonCore({
+    daemon: { name: 'warmup', procId: 0x7f000001 },
+    daemons: [{ name: 'warmup', procId: 0x7f000001 }],
+    ordering: this.ring,
+    authPolicy: { allowed: ['NULL'], required: [], ipRules: null },
+    log: silentLog,
+  });
+  private readonly coreWrites: Uint8Array[];
   private sent = 0;
   private deliveries = 0;
+  /** Bytes the core wrote to its reader connection. */
+  private readerBytes = 0;
   private now = 1;
 
   constructor(private readonly total = WARM_UP_MESSAGES) {
@@ -47,19 +88,19 @@ export class WarmUp {
       e.install({ ringId: { procId: IDS[0]!, time: 1 }, members: IDS }, 0);
       return e;
     });
-    // 100 B AGREED, 1000 B AGREED (a packet each, sent in place) and 100 B SAFE, as floods send them.
-    const frame = (service: number, size: number): Uint8Array => encodeMessage({
-      header: { type: service, name: '#warmup#d1', numGroups: 1, hint: makeHint(0), dataLen: size },
-      oldType: 0,
-      groups: ['warmup'],
-      data: new Uint8Array(size),
-    });
-    const kinds = [frame(ServiceType.AGREED_MESS, 100), frame(ServiceType.AGREED_MESS, 1000), frame(ServiceType.SAFE_MESS, 100)];
-    this.writes = kinds.map((f) => {
-      const w = new Uint8Array(f.length * WRITE);
-      for (let i = 0; i < WRITE; i++) w.set(f, i * f.length);
-      return w;
-    });
+    this.writes = clientWrites('#warmup#d1');
+    this.coreWrites = clientWrites('#w#warmup');
+    this.ring.start();
+    this.core.processOrdering(0);
+    for (const [conn, name] of [[WRITER, 'w'], [READER, 'r']] as const) {
+      this.core.connect(conn, { transport: 'tcp', address: 0x7f000001 }, 0);
+      this.core.receive(conn, encodeConnect({ major: 4, minor: 4, patch: 0, flags: connectFlags(true), name }), 0);
+      this.settleCore();
+      this.core.receive(conn, encodeAuthReply(['NULL']), 0);
+      this.settleCore();
+    }
+    this.core.receive(READER, clientFrame('#r#warmup', ServiceType.JOIN_MESS, 0), 0);
+    this.settleCore();
   }
 
   get done(): boolean {
@@ -70,8 +111,10 @@ export class WarmUp {
   step(): boolean {
     const end = Math.min(this.total, this.sent + SLICE);
     while (this.sent < end) {
-      const write = this.writes[Math.floor(this.sent / WRITE) % this.writes.length]!;
-      for (const r of this.reader.push(write)) {
+      const kind = Math.floor(this.sent / WRITE) % this.writes.length;
+      this.core.receive(WRITER, this.coreWrites[kind]!, this.now);
+      this.settleCore();
+      for (const r of this.reader.push(this.writes[kind]!)) {
         if (r.kind !== 'message') throw new Error(`warm-up: the reader refused its own message: ${r.violation.message}`);
         this.engines[0]!.submit(r.message.frame, packetTypeOf(r.message.type)!, this.now, 'normal', r.message.packetRoom);
       }
@@ -83,7 +126,22 @@ export class WarmUp {
   }
 
   report(): WarmUpReport {
-    return { messages: this.sent, deliveries: this.deliveries };
+    return { messages: this.sent, deliveries: this.deliveries, readerBytes: this.readerBytes };
+  }
+
+  /** Carries out the core's actions until it is quiet: its output is read and dropped, its ordering run. */
+  private settleCore(): void {
+    for (let round = 0; round < 10_000; round++) {
+      const actions = this.core.takeActions();
+      if (actions.length === 0) return;
+      for (const a of actions) {
+        if (a.kind === 'ordering-ready') this.core.processOrdering(this.now);
+        else if (a.kind === 'transmit') {
+          for (let c = this.core.pollTransmit(a.conn); c !== null; c = this.core.pollTransmit(a.conn)) if (a.conn === READER) this.readerBytes += c.length;
+        } else if (a.kind === 'close') throw new Error(`warm-up: the core closed connection ${a.conn}`);
+      }
+    }
+    throw new Error('warm-up: the core did not come to rest');
   }
 
   /** Hands every engine's datagrams to the others until none is sent (a bounded number of rounds). */
