@@ -128,7 +128,7 @@ export class DownQueue {
 
   /** WATER_MARK messages or WATER_MARK_BYTES bytes are queued: clients are not read. */
   get full(): boolean {
-    return this.items.length - this.head >= WATER_MARK || this.queuedBytes >= WATER_MARK_BYTES;
+    return this.length >= WATER_MARK || this.queuedBytes >= WATER_MARK_BYTES;
   }
 
   push(m: DownMessage): void {

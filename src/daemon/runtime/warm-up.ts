@@ -19,6 +19,7 @@ import type { RingAction } from '../ring/actions.js';
 import { ServiceType } from '../../wire/client/constants.js';
 import { encodeMessage, makeHint } from '../../wire/client/message.js';
 import { connectFlags, encodeAuthReply, encodeConnect } from '../../wire/client/handshake.js';
+import { privateGroupName } from '../../wire/client/names.js';
 
 /** Messages the drill passes by default: about 150 ms of a cold process's CPU. */
 export const WARM_UP_MESSAGES = 6000;
@@ -36,9 +37,11 @@ export interface WarmUpReport {
 }
 
 const IDS = [0x0a000001, 0x0a000002, 0x0a000003];
-/** The core part's two connections: a writer and a reader joined to the group it writes to. */
-const WRITER = 1;
-const READER = 2;
+/** The daemon the drill's reader and core stand for (never the real one). */
+const DRILL_DAEMON = { name: 'warmup', procId: 0x7f000001 };
+/** The core part's two connections, by private name: a writer and a reader joined to the group it writes to. */
+const WRITER = { conn: 1, name: 'w' };
+const READER = { conn: 2, name: 'r' };
 
 /** One client message to the group `warmup` from private group `sender`. */
 function clientFrame(sender: string, service: number, size: number): Uint8Array {
@@ -63,18 +66,18 @@ function clientWrites(sender: string): Uint8Array[] {
 /** One drill: a reader and three engines on a private ring, and a core with two clients, driven in slices by `step()`. */
 export class WarmUp {
   private readonly engines: RingEngine[];
-  private readonly reader = new ClientMessageReader('warmup', 'd1');
-  private readonly writes: Uint8Array[];
+  private readonly reader = new ClientMessageReader(WRITER.name, DRILL_DAEMON.name);
+  /** The writer's client writes, read by `reader` for the engines and by the core for its session. */
+  private readonly writes = clientWrites(privateGroupName(WRITER.name, DRILL_DAEMON.name));
   /** The client-facing half: a core over a one-daemon ordering, with a writer and a reader. */
-  private readonly ring = new LocalRing({ procId: 0x7f000001, formationTime: 1 });
+  private readonly ring = new LocalRing({ procId: DRILL_DAEMON.procId, formationTime: 1 });
   private readonly core = new DaemonCore({
-    daemon: { name: 'warmup', procId: 0x7f000001 },
-    daemons: [{ name: 'warmup', procId: 0x7f000001 }],
+    daemon: DRILL_DAEMON,
+    daemons: [DRILL_DAEMON],
     ordering: this.ring,
     authPolicy: { allowed: ['NULL'], required: [], ipRules: null },
     log: silentLog,
   });
-  private readonly coreWrites: Uint8Array[];
   private sent = 0;
   private deliveries = 0;
   /** Bytes the core wrote to its reader connection. */
@@ -88,18 +91,16 @@ export class WarmUp {
       e.install({ ringId: { procId: IDS[0]!, time: 1 }, members: IDS }, 0);
       return e;
     });
-    this.writes = clientWrites('#warmup#d1');
-    this.coreWrites = clientWrites('#w#warmup');
     this.ring.start();
     this.core.processOrdering(0);
-    for (const [conn, name] of [[WRITER, 'w'], [READER, 'r']] as const) {
-      this.core.connect(conn, { transport: 'tcp', address: 0x7f000001 }, 0);
+    for (const { conn, name } of [WRITER, READER]) {
+      this.core.connect(conn, { transport: 'tcp', address: DRILL_DAEMON.procId }, 0);
       this.core.receive(conn, encodeConnect({ major: 4, minor: 4, patch: 0, flags: connectFlags(true), name }), 0);
       this.settleCore();
       this.core.receive(conn, encodeAuthReply(['NULL']), 0);
       this.settleCore();
     }
-    this.core.receive(READER, clientFrame('#r#warmup', ServiceType.JOIN_MESS, 0), 0);
+    this.core.receive(READER.conn, clientFrame(privateGroupName(READER.name, DRILL_DAEMON.name), ServiceType.JOIN_MESS, 0), 0);
     this.settleCore();
   }
 
@@ -112,7 +113,7 @@ export class WarmUp {
     const end = Math.min(this.total, this.sent + SLICE);
     while (this.sent < end) {
       const kind = Math.floor(this.sent / WRITE) % this.writes.length;
-      this.core.receive(WRITER, this.coreWrites[kind]!, this.now);
+      this.core.receive(WRITER.conn, this.writes[kind]!, this.now);
       this.settleCore();
       for (const r of this.reader.push(this.writes[kind]!)) {
         if (r.kind !== 'message') throw new Error(`warm-up: the reader refused its own message: ${r.violation.message}`);
@@ -137,7 +138,7 @@ export class WarmUp {
       for (const a of actions) {
         if (a.kind === 'ordering-ready') this.core.processOrdering(this.now);
         else if (a.kind === 'transmit') {
-          for (let c = this.core.pollTransmit(a.conn); c !== null; c = this.core.pollTransmit(a.conn)) if (a.conn === READER) this.readerBytes += c.length;
+          for (let c = this.core.pollTransmit(a.conn); c !== null; c = this.core.pollTransmit(a.conn)) if (a.conn === READER.conn) this.readerBytes += c.length;
         } else if (a.kind === 'close') throw new Error(`warm-up: the core closed connection ${a.conn}`);
       }
     }
