@@ -18,7 +18,8 @@
  * `million` runs the opt-in 10^6-message flood for the sending daemon's peak memory),
  * RING_REAL_IMPLS (`ours`, `reference` or both; default both when SPREAD_REF is set; with both,
  * mixed rings O R O / O R O R O run too unless RING_REAL_MIXED=0),
- * RING_REAL_PROF_DIR (our daemons write V8 CPU profiles there: `--cpu-prof`),
+ * RING_REAL_PROF_DIR (our daemons write V8 CPU profiles there: `--cpu-prof`), RING_REAL_LOG_DIR
+ * (every daemon's output is also written to a file there),
  * RING_REAL_READER=spflooder (floods are read by our spflooder -ro instead of the reference's).
  */
 import { spawn } from 'node:child_process';
@@ -76,6 +77,8 @@ interface FloodResult {
   /** CPU seconds all the ring's daemons used during the flood (sys: in the kernel). */
   cpu: number;
   sys: number;
+  /** The same per daemon, in ring order: user + sys, and sys. */
+  perDaemon: { cpu: number; sys: number }[];
   /** UDP datagrams the machine sent during the flood, and receive-buffer drops (whole machine). */
   datagrams: number;
   drops: number;
@@ -163,17 +166,24 @@ async function startReader(t: Topology, fl: Flood): Promise<{ done: Promise<Late
 
 async function flood(t: Topology, fl: Flood): Promise<FloodResult> {
   const reader = await startReader(t, fl);
-  const cpu = (sys: boolean): number => t.nodes.reduce((sum, n) => sum + cpuSeconds(n.daemon.pid, sys), 0);
-  const [cpu0, sys0, udp0, steal0] = [cpu(false), cpu(true), udpCounters(), stealSeconds()];
+  const each = (): { cpu: number; sys: number }[] => t.nodes.map((n) => ({ cpu: cpuSeconds(n.daemon.pid), sys: cpuSeconds(n.daemon.pid, true) }));
+  const [each0, udp0, steal0] = [each(), udpCounters(), stealSeconds()];
   const w = run([process.execPath, floodJs(), '--spread', t.nodes[0]!.spreadTcp, '--role', 'write', '--count', String(fl.count),
     '--size', String(fl.size), '--service', fl.service, '--group', 'flooder', '--rate', String(fl.rate)]);
   const writer = json((await w.done).out);
   const r = await reader.done;
-  const udp1 = udpCounters();
+  const [each1, udp1] = [each(), udpCounters()];
+  const perDaemon = each1.map((e, i) => ({ cpu: e.cpu - each0[i]!.cpu, sys: e.sys - each0[i]!.sys }));
   return {
-    seconds: r.seconds(writer.startMs as number), cpu: cpu(false) - cpu0, sys: cpu(true) - sys0,
+    seconds: r.seconds(writer.startMs as number), perDaemon,
+    cpu: perDaemon.reduce((sum, d) => sum + d.cpu, 0), sys: perDaemon.reduce((sum, d) => sum + d.sys, 0),
     datagrams: udp1.out - udp0.out, drops: udp1.rcvbufErrors - udp0.rcvbufErrors, steal: stealSeconds() - steal0, p50: r.p50, p99: r.p99, p50s: r.p50s, p99s: r.p99s,
   };
+}
+
+/** `user+sys` per daemon in ring order, the writer's daemon first. */
+function perDaemonText(r: FloodResult): string {
+  return r.perDaemon.map((d) => `${(d.cpu - d.sys).toFixed(2)}+${d.sys.toFixed(2)}`).join(' ');
 }
 
 interface Sample {
@@ -195,14 +205,15 @@ async function runRing(impl: Arrangement, plan: RingPlan, sample: Sample, wanted
   if (floods.length === 0) return;
   const prof = process.env.RING_REAL_PROF_DIR;
   const env = prof !== undefined && impl !== 'reference' ? { env: { ...process.env, SPREAD_TS_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${prof}` } } : {};
-  const t = await startTopology({ kind: 'loopback', nodes: ringNodes(impl, plan.daemons), ...env });
+  const logDir = process.env.RING_REAL_LOG_DIR;
+  const t = await startTopology({ kind: 'loopback', nodes: ringNodes(impl, plan.daemons), ...env, ...(logDir !== undefined ? { logDir } : {}) });
   try {
     await t.waitForRing(plan.daemons, { timeoutMs: 30_000 });
     const anon = anonPeakSampler(t.nodes[0]!.daemon.pid);
     for (const fl of floods) {
       const r = await flood(t, fl);
       const lat = fl.rate > 0 ? `, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (after the warm-up ${r.p50s.toFixed(2)} / ${r.p99s.toFixed(2)} ms)` : '';
-      opts.log(`  ${impl} ${fl.name}: ${r.seconds.toFixed(3)} s, daemons' CPU ${r.cpu.toFixed(2)} s (sys ${r.sys.toFixed(2)}), ${r.datagrams} datagrams, ${r.drops} dropped, ${r.steal.toFixed(2)} s stolen${lat}`);
+      opts.log(`  ${impl} ${fl.name}: ${r.seconds.toFixed(3)} s, daemons' CPU ${r.cpu.toFixed(2)} s (sys ${r.sys.toFixed(2)}; each ${perDaemonText(r)}), ${r.datagrams} datagrams, ${r.drops} dropped, ${r.steal.toFixed(2)} s stolen${lat}`);
       const list = sample.results.get(fl.name) ?? [];
       list.push(r);
       sample.results.set(fl.name, list);
@@ -219,7 +230,7 @@ function rowsFor(plan: RingPlan, impls: readonly Impl[], samples: Map<Arrangemen
   const ref = samples.get('reference');
   const mixed = samples.get('mixed');
   const mine = impls.includes('ours') ? ours : ref;
-  const pick = (s: Sample | undefined, name: string, k: keyof FloodResult): number | undefined => {
+  const pick = (s: Sample | undefined, name: string, k: Exclude<keyof FloodResult, 'perDaemon'>): number | undefined => {
     const rs = s?.results.get(name);
     return rs === undefined || rs.length === 0 ? undefined : median(rs.map((r) => r[k]));
   };

@@ -22,6 +22,7 @@
  *   watch(fd, callback)               -> handle        callback() each time fd is readable
  *   unwatch(handle)                   -> undefined
  *   close(fd)                         -> undefined
+ *   mallocArenas(n)                   -> applied       glibc: at most n malloc arenas (mallopt M_ARENA_MAX)
  *   constants                         -> { SOL_SOCKET, SO_RCVBUF, ... }
  */
 #define _GNU_SOURCE
@@ -36,6 +37,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define MAX_BATCH 256
 /* A send that finds the socket buffer full waits this long for room once, then fails EAGAIN. */
@@ -335,6 +339,20 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* mallocArenas(n): caps glibc's malloc arenas at n (mallopt M_ARENA_MAX); false where that is not glibc. */
+static napi_value js_malloc_arenas(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t n;
+  if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &n)) return NULL;
+  int ok = 0;
+#ifdef __GLIBC__
+  ok = n > 0 && mallopt(M_ARENA_MAX, n) == 1;
+#endif
+  napi_value r;
+  CHECK(napi_get_boolean(env, ok, &r));
+  return r;
+}
+
 static void set_const(napi_env env, napi_value obj, const char *name, int v) {
   napi_value n = make_int(env, v);
   if (n != NULL) napi_set_named_property(env, obj, name, n);
@@ -351,6 +369,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"watch", NULL, js_watch, NULL, NULL, NULL, napi_default, NULL},
     {"unwatch", NULL, js_unwatch, NULL, NULL, NULL, napi_default, NULL},
     {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+    {"mallocArenas", NULL, js_malloc_arenas, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;
   napi_value c;

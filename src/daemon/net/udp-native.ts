@@ -28,6 +28,8 @@ interface Addon {
   watch(fd: number, onReadable: () => void): object;
   unwatch(handle: object): void;
   close(fd: number): void;
+  /** Absent from builds of the addon older than it. */
+  mallocArenas?(n: number): boolean;
   constants: Record<'SOL_SOCKET' | 'SO_RCVBUF' | 'SO_SNDBUF' | 'SO_BROADCAST' | 'IPPROTO_IP' | 'IP_MULTICAST_TTL' | 'MAX_BATCH', number>;
 }
 
@@ -67,6 +69,15 @@ function loadAddon(): Addon | null {
     }
   }
   return loaded;
+}
+
+/**
+ * Caps glibc's malloc arenas at `n` (mallopt M_ARENA_MAX, through the addon: SPEC.md Part VIII
+ * §10); false when it cannot (no addon, or not glibc).
+ */
+export function limitMallocArenas(n: number): boolean {
+  const a = loadAddon();
+  return a?.mallocArenas?.(n) ?? false;
 }
 
 /** The source of the datagram being handed up; one per socket, rewritten for each datagram. */
