@@ -8,7 +8,8 @@
  * state but the poll handles. Optional: without it the edge uses node:dgram.
  *
  * Written for spread-ts (BSD-3-Clause, see LICENSE). It contains nothing of the Spread Toolkit's
- * code: it only wraps Linux socket calls (socket, bind, recvmmsg, sendmmsg) for Node.
+ * code: it only wraps Linux socket calls (socket, bind, recvmmsg, sendmmsg) for Node, and glibc's
+ * mallopt for the daemon's malloc arena cap (SPEC.md Part VIII §10).
  *
  *   open(ip, port)                    -> fd            IPv4 socket bound to ip:port, non-blocking
  *   setInt(fd, level, name, value)    -> undefined     setsockopt with an int
