@@ -409,10 +409,11 @@ describe('slow clients', () => {
 });
 
 describe('backpressure', () => {
-  // 500 messages (the reference's water mark), or 2 MiB of them however few (ours).
+  // 500 messages (the reference's water mark), or 128 KiB of them however few (ours): frames of
+  // 20,000 data bytes (+ 48 header + 32 group) reach it at the 7th (6 hold 120,480 bytes).
   it.each([
     { mark: '500 queued messages', data: 'x', atMark: 500 },
-    { mark: '2 MiB of queued messages', data: new Uint8Array(100_000), atMark: 21 },
+    { mark: '128 KiB of queued messages', data: new Uint8Array(20_000), atMark: 7 },
   ])('stops reading clients at $mark and resumes below', ({ data, atMark }) => {
     const h = setup({ autoOrder: false });
     const m = frame({ type: T.AGREED, sender: ALICE, groups: ['g'], data });

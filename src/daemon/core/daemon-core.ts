@@ -97,7 +97,7 @@ export interface CoreOptions {
   readonly maxSessions?: number;
   /** Ordering backlog at which clients stop being read (default 500, the reference's WATER_MARK). */
   readonly waterMark?: number;
-  /** Backlog bytes at which clients stop being read too (default 2 MiB, the ring's WATER_MARK_BYTES). */
+  /** Backlog bytes at which clients stop being read too (default 128 KiB, the ring's WATER_MARK_BYTES). */
   readonly waterMarkBytes?: number;
   /** Time allowed for the whole connect message (default 1000 ms, the reference's accept window). */
   readonly connectTimeoutMs?: number;
@@ -181,7 +181,7 @@ export class DaemonCore {
     this.maxSessionMessages = options.maxSessionMessages ?? 1000;
     this.maxSessions = options.maxSessions ?? 997;
     this.waterMark = options.waterMark ?? 500;
-    this.waterMarkBytes = options.waterMarkBytes ?? 2 * 1024 * 1024;
+    this.waterMarkBytes = options.waterMarkBytes ?? 128 * 1024;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 1000;
     this.authTimeoutMs = options.authTimeoutMs ?? 30000;
     this.random = options.random ?? Math.random;

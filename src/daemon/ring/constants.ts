@@ -24,10 +24,12 @@ export const MAX_MESSAGE_BYTES = MAX_FRAGMENTS * FRAGMENT_SIZE;
 export const WATER_MARK = 500;
 /**
  * Down-queue bytes at which client sockets stop being read as well (ours: the reference counts
- * messages only). Below ~4 kB a message, WATER_MARK comes first; 500 messages of 100 kB would
- * otherwise be held twice over, as frames and as the packets cut from them (SPEC.md Part V §6).
+ * messages only). Below ~260 bytes a message WATER_MARK comes first. The queue only has to keep
+ * the ring busy while a client's next bytes are read (well under a millisecond); what it holds
+ * beyond that waits long enough to outlive the young generation's collections and is freed
+ * only by a full one (SPEC.md Part V §6).
  */
-export const WATER_MARK_BYTES = 2 * 1024 * 1024;
+export const WATER_MARK_BYTES = 128 * 1024;
 /** Largest token body (rtr list) in bytes. */
 export const TOKEN_BODY = Size.TOKEN_BODY;
 /** The first regular token of a ring carries this aru; the leader lowers it to its My_aru. */
