@@ -100,14 +100,15 @@ export function rssKb(pid: number): number {
   return statusKb(pid, 'VmRSS');
 }
 
-/** User + system CPU seconds a process has used so far (Linux), or NaN; `sys` only the system part. */
-export function cpuSeconds(pid: number, sys = false): number {
+/** CPU seconds a process has used so far (Linux): user + system, and the system part alone; NaN if unreadable. */
+export function cpuTimes(pid: number): { cpu: number; sys: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((sys ? 0 : Number(f[11])) + Number(f[12])) / 100;
+    const sys = Number(f[12]) / 100;
+    return { cpu: Number(f[11]) / 100 + sys, sys };
   } catch {
-    return NaN;
+    return { cpu: NaN, sys: NaN };
   }
 }
 
@@ -127,8 +128,9 @@ export function stealSeconds(): number {
 
 /** One line naming the machine a run was measured on: CPU model and count, kernel, Node, the reference's prefix. */
 export function machineLine(): string {
-  const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
-  return `machine: ${model} × ${cpus().length}, ${type()} ${release()}, Node ${process.version}, reference ${referencePrefix() ?? 'not set (SPREAD_REF)'}`;
+  const all = cpus();
+  const model = all[0]?.model.trim() ?? 'unknown CPU';
+  return `machine: ${model} × ${all.length}, ${type()} ${release()}, Node ${process.version}, reference ${referencePrefix() ?? 'not set (SPREAD_REF)'}`;
 }
 
 /** The machine's UDP counters (/proc/net/snmp, Linux): datagrams sent, and receive-buffer drops. */

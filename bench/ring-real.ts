@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { referenceBin, repoRoot, type Impl } from '../interop/launcher.js';
 import { startTopology, type Topology } from '../interop/topology.js';
 import type { FloodService } from '../interop/flood.js';
-import { alternating, anonPeakSampler, benchImpls, cpuSeconds, median, peakRssKb, ringBenchAvailable, stealSeconds, udpCounters } from './measure.js';
+import { alternating, anonPeakSampler, benchImpls, cpuTimes, median, peakRssKb, ringBenchAvailable, stealSeconds, udpCounters } from './measure.js';
 import type { BenchModule, BenchOptions, BenchRow } from './run.js';
 
 interface Flood {
@@ -166,7 +166,7 @@ async function startReader(t: Topology, fl: Flood): Promise<{ done: Promise<Late
 
 async function flood(t: Topology, fl: Flood): Promise<FloodResult> {
   const reader = await startReader(t, fl);
-  const each = (): { cpu: number; sys: number }[] => t.nodes.map((n) => ({ cpu: cpuSeconds(n.daemon.pid), sys: cpuSeconds(n.daemon.pid, true) }));
+  const each = (): { cpu: number; sys: number }[] => t.nodes.map((n) => cpuTimes(n.daemon.pid));
   const [each0, udp0, steal0] = [each(), udpCounters(), stealSeconds()];
   const w = run([process.execPath, floodJs(), '--spread', t.nodes[0]!.spreadTcp, '--role', 'write', '--count', String(fl.count),
     '--size', String(fl.size), '--service', fl.service, '--group', 'flooder', '--rate', String(fl.rate)]);

@@ -37,6 +37,7 @@ import { procIdToIp } from './types.js';
 import type { DaemonRef } from './types.js';
 
 import { NO_ACTIONS } from '../no-actions.js';
+import { WATER_MARK, WATER_MARK_BYTES } from '../ring/constants.js';
 
 export type ConnId = number;
 
@@ -95,9 +96,9 @@ export interface CoreOptions {
   readonly maxSessionMessages?: number;
   /** Sessions at which new clients get REJECT_QUOTA (default 997). */
   readonly maxSessions?: number;
-  /** Ordering backlog at which clients stop being read (default 500, the reference's WATER_MARK). */
+  /** Ordering backlog at which clients stop being read (default the ring's WATER_MARK, 500 as the reference's). */
   readonly waterMark?: number;
-  /** Backlog bytes at which clients stop being read too (default 128 KiB, the ring's WATER_MARK_BYTES). */
+  /** Backlog bytes at which clients stop being read too (default the ring's WATER_MARK_BYTES). */
   readonly waterMarkBytes?: number;
   /** Time allowed for the whole connect message (default 1000 ms, the reference's accept window). */
   readonly connectTimeoutMs?: number;
@@ -180,8 +181,8 @@ export class DaemonCore {
     this.log = options.log ?? silentLog;
     this.maxSessionMessages = options.maxSessionMessages ?? 1000;
     this.maxSessions = options.maxSessions ?? 997;
-    this.waterMark = options.waterMark ?? 500;
-    this.waterMarkBytes = options.waterMarkBytes ?? 128 * 1024;
+    this.waterMark = options.waterMark ?? WATER_MARK;
+    this.waterMarkBytes = options.waterMarkBytes ?? WATER_MARK_BYTES;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 1000;
     this.authTimeoutMs = options.authTimeoutMs ?? 30000;
     this.random = options.random ?? Math.random;
